@@ -1,0 +1,1 @@
+"""Turning files into an index: loaders, chunking, and the ingest run."""

@@ -1,0 +1,69 @@
+"""What changed since the live generation: per file, then per document."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.documents import Document
+from rag.index.store import FileRecord, Row
+
+
+@dataclass
+class Previous:
+    """The live generation's files and documents, grouped for lookup."""
+
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    docs_by_source: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
+
+    @classmethod
+    def from_rows(cls, files: dict[str, FileRecord], docs: list[Row]) -> Previous:
+        previous = cls(files=files)
+        for row in docs:
+            previous.docs_by_source[row["source_path"]].append(row)
+        return previous
+
+
+def file_record(path: Path) -> FileRecord:
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return FileRecord(str(path), stat.st_size, stat.st_mtime_ns, digest.hexdigest())
+
+
+def same_stat(path: Path, record: FileRecord | None) -> bool:
+    if record is None:
+        return False
+    stat = path.stat()
+    return stat.st_size == record.size and stat.st_mtime_ns == record.mtime_ns
+
+
+@dataclass
+class DocChanges:
+    new: list[Document] = field(default_factory=list)  # added or updated: to chunk and embed
+    kept: list[Row] = field(default_factory=list)
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+
+
+def diff_documents(loaded: list[Document], old: list[Row], force: bool) -> DocChanges:
+    """Compare a file's freshly loaded documents with its stored ones."""
+    old_by_id = {row["doc_id"]: row for row in old}
+    changes = DocChanges()
+    for doc in loaded:
+        before = old_by_id.pop(doc.doc_id, None)
+        if before is not None and before["content_hash"] == doc.content_hash and not force:
+            changes.kept.append(before)
+        else:
+            changes.new.append(doc)
+            if before is None:
+                changes.added += 1
+            else:
+                changes.updated += 1
+    changes.removed = len(old_by_id)
+    return changes

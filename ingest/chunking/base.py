@@ -1,0 +1,62 @@
+"""The chunker contract, and turning spans into chunks that know where they are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from ingest.chunking.spans import Span, stripped
+from rag.documents import Chunk, Document
+from rag.embedding import Tokenizer
+
+
+class Chunker(Protocol):
+    def chunk(self, document: Document) -> list[Chunk]:
+        """Chunks in document order; none empty, none over the token limit."""
+        ...
+
+
+def to_chunks(
+    document: Document, spans: Sequence[Span], tokenizer: Tokenizer, size: int
+) -> list[Chunk]:
+    """Chunks for `spans`, each counted alone by the model's tokenizer.
+
+    A span cut inside a word can tokenize to more pieces alone than in context
+    ("##vas" becomes "va", "##s"); such a span is split again so that no chunk
+    is ever truncated by the model.
+    """
+    chunks: list[Chunk] = []
+    for span in spans:
+        for start, end, n_tokens in _fitting(document.text, span, tokenizer, size):
+            first, last = document.page_range(start, end)
+            chunks.append(
+                Chunk(
+                    doc_id=document.doc_id,
+                    ordinal=len(chunks),
+                    text=document.text[start:end],
+                    char_start=start,
+                    char_end=end,
+                    n_tokens=n_tokens,
+                    page_start=first,
+                    page_end=last,
+                    heading_path=document.heading_path(start),
+                )
+            )
+    return chunks
+
+
+def _fitting(
+    text: str, span: Span, tokenizer: Tokenizer, size: int
+) -> Iterator[tuple[int, int, int]]:
+    piece = stripped(text, span.start, span.end)
+    while piece is not None:
+        offsets = tokenizer.token_offsets(text[piece.start : piece.end])
+        if len(offsets) <= size:
+            if offsets:
+                yield piece.start, piece.end, len(offsets)
+            return
+        cut = piece.start + offsets[size - 1][1]
+        head = stripped(text, piece.start, cut)
+        if head is not None:
+            yield head.start, head.end, len(tokenizer.token_offsets(text[head.start : head.end]))
+        piece = stripped(text, cut, piece.end)

@@ -1,0 +1,81 @@
+"""HTML loader: visible text only, the title kept, headings as a path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from bs4 import BeautifulSoup, Tag
+
+from ingest.cleaning import count_word_chars, normalize_text
+from ingest.loaders.base import decode_text, read_bytes
+from rag.documents import Document, HeadingMark
+from rag.errors import EmptyFileError
+from rag.settings import IngestSettings
+
+_INVISIBLE = ("script", "style", "noscript", "template", "head", "svg", "iframe", "object")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_BLOCKS = (
+    *_HEADINGS,
+    "p",
+    "div",
+    "li",
+    "tr",
+    "br",
+    "section",
+    "article",
+    "pre",
+    "blockquote",
+    "table",
+    "ul",
+    "ol",
+    "dd",
+    "dt",
+    "header",
+    "footer",
+    "main",
+)
+
+
+class HtmlLoader:
+    suffixes = (".html", ".htm", ".xhtml")
+
+    def load(self, path: Path, settings: IngestSettings) -> Iterator[Document]:
+        soup = BeautifulSoup(decode_text(path, read_bytes(path, settings)), "html.parser")
+        title = normalize_text(soup.title.get_text()) if soup.title else ""
+        for tag in soup.find_all(_INVISIBLE):
+            tag.decompose()
+        text, headings = _visible_text(soup)
+        if count_word_chars(text) == 0:
+            raise EmptyFileError(path, "no visible text")
+        yield Document(
+            source_path=str(path),
+            source_key=str(path),
+            title=title or path.stem,
+            text=text,
+            headings=tuple(headings),
+            metadata={"format": "html"},
+        )
+
+
+def _visible_text(soup: BeautifulSoup) -> tuple[str, list[HeadingMark]]:
+    """Blocks separated by blank lines; heading offsets located in the final text."""
+    for block in soup.find_all(_BLOCKS):
+        block.insert_before("\n\n")
+        block.insert_after("\n\n")
+    text = normalize_text(soup.get_text())
+    marks: list[HeadingMark] = []
+    stack: list[tuple[int, str]] = []
+    cursor = 0
+    for tag in soup.find_all(_HEADINGS):
+        assert isinstance(tag, Tag)
+        name = normalize_text(tag.get_text())
+        offset = text.find(name, cursor) if name else -1
+        if offset < 0:
+            continue
+        level = int(tag.name[1])
+        stack = [(lvl, n) for lvl, n in stack if lvl < level]
+        stack.append((level, name))
+        marks.append(HeadingMark(offset, tuple(n for _, n in stack)))
+        cursor = offset + len(name)
+    return text, marks

@@ -1,0 +1,52 @@
+"""Markdown loader: the text as written, with its heading path kept per offset."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from ingest.loaders.text import read_text
+from rag.documents import Document, HeadingMark
+from rag.settings import IngestSettings
+
+_ATX = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
+
+
+class MarkdownLoader:
+    suffixes = (".md", ".markdown")
+
+    def load(self, path: Path, settings: IngestSettings) -> Iterator[Document]:
+        text = read_text(path, settings)
+        headings = heading_marks(text)
+        title = next((h.path[0] for h in headings if len(h.path) == 1), path.stem)
+        yield Document(
+            source_path=str(path),
+            source_key=str(path),
+            title=title,
+            text=text,
+            headings=tuple(headings),
+            metadata={"format": "markdown"},
+        )
+
+
+def heading_marks(text: str) -> list[HeadingMark]:
+    """One mark per ATX heading outside code fences, with the full heading path."""
+    fenced = _fenced_spans(text)
+    stack: list[tuple[int, str]] = []
+    marks = []
+    for match in _ATX.finditer(text):
+        if any(a <= match.start() < b for a, b in fenced):
+            continue
+        level = len(match.group(1))
+        stack = [(lvl, name) for lvl, name in stack if lvl < level]
+        stack.append((level, match.group(2).strip()))
+        marks.append(HeadingMark(match.start(), tuple(name for _, name in stack)))
+    return marks
+
+
+def _fenced_spans(text: str) -> list[tuple[int, int]]:
+    starts = [m.start() for m in _FENCE.finditer(text)]
+    pairs = zip(starts[::2], [*starts[1::2], len(text)], strict=False)
+    return list(pairs)

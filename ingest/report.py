@@ -1,0 +1,48 @@
+"""What an ingest did, and the summary table printed at its end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    files_read: int = 0
+    files_skipped: int = 0
+    pages: int = 0
+    chunks_new: int = 0
+    chunks_embedded: int = 0
+    chunks_total: int = 0
+    generation: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def table(self) -> str:
+        rows = [
+            ("documents added", self.added),
+            ("documents updated", self.updated),
+            ("documents unchanged", self.unchanged),
+            ("documents removed", self.removed),
+            ("files failed", len(self.failed)),
+            ("files skipped (unsupported)", self.files_skipped),
+            ("pages read", self.pages),
+            ("chunks new", self.chunks_new),
+            ("chunks embedded", self.chunks_embedded),
+            ("chunks in index", self.chunks_total),
+            ("generation", "unchanged" if self.generation is None else self.generation),
+            ("time", f"{self.seconds:.1f} s"),
+        ]
+        width = max(len(name) for name, _ in rows)
+        lines = [f"{name:<{width}}  {value}" for name, value in rows]
+        lines += [f"FAILED   {path}: {reason}" for path, reason in self.failed]
+        lines += [f"WARNING  {path}: {message}" for path, message in self.warnings]
+        return "\n".join(lines)

@@ -1,0 +1,103 @@
+"""`rag index stats|list|rm --index DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rag.cli import exit_codes
+from rag.index.generations import current_generation
+from rag.index.snapshot import open_current
+from rag.settings import load_settings
+
+
+def add_index_parser(commands: Any) -> None:
+    from rag.cli.main import add_common
+
+    parser = commands.add_parser(
+        "index", help="inspect or edit an index", description="Inspect or edit an index."
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    stats = actions.add_parser(
+        "stats",
+        help="sizes, settings and versions of the live index",
+        epilog="example: rag index stats --index .rag/index",
+    )
+    add_common(stats)
+    stats.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    stats.set_defaults(run=run_stats)
+    listing = actions.add_parser(
+        "list", help="one line per document", epilog="example: rag index list --index .rag/index"
+    )
+    add_common(listing)
+    listing.set_defaults(run=run_list)
+    remove = actions.add_parser(
+        "rm",
+        help="remove documents (by id, source key or path)",
+        epilog="example: rag index rm 3f2a9c1e0b7d4a55 --index .rag/index",
+    )
+    add_common(remove)
+    remove.add_argument("documents", nargs="+", metavar="DOC")
+    remove.set_defaults(run=run_rm)
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, index_dir=args.index)
+    folder = current_generation(settings.index_dir)
+    snapshot = open_current(settings.index_dir)
+    try:
+        data = snapshot.manifest.data
+    finally:
+        snapshot.close()
+    if args.json:
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return exit_codes.OK
+    counts = data["counts"]
+    lines = [
+        ("index", str(settings.index_dir)),
+        ("generation", f"{data['generation']} (built {data['created_at']})"),
+        ("documents", counts["documents"]),
+        ("chunks", counts["chunks"]),
+        ("files", counts["files"]),
+        ("BM25 terms", counts["terms"]),
+        ("embedding model", f"{data['embedding']['model']} ({data['embedding']['dimension']} d)"),
+        ("chunking", _describe(data["chunking"])),
+        ("dense index", data["dense"]["index_type"]),
+        ("size on disk", f"{_size_mb(folder):.1f} MB"),
+    ]
+    for name, value in lines:
+        print(f"{name:<16} {value}")
+    return exit_codes.OK
+
+
+def run_list(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, index_dir=args.index)
+    snapshot = open_current(settings.index_dir)
+    try:
+        for doc in snapshot.store.document_summaries():
+            name = Path(doc["source_path"]).name
+            extra = doc["source_key"].partition("#")[2]
+            label = f"{name}#{extra}" if extra else name
+            print(f"{doc['doc_id']}  {doc['n_chunks']:>5} chunks  {label}  {doc['title']}")
+    finally:
+        snapshot.close()
+    return exit_codes.OK
+
+
+def run_rm(args: argparse.Namespace) -> int:
+    from ingest.remove import remove_documents
+
+    settings = load_settings(args.config, index_dir=args.index)
+    removed = remove_documents(settings, args.documents)
+    print(f"removed {len(removed)} document(s): {' '.join(removed)}")
+    return exit_codes.OK
+
+
+def _describe(chunking: dict[str, Any]) -> str:
+    return f"{chunking['strategy']}, {chunking['size']} tokens, overlap {chunking['overlap']}"
+
+
+def _size_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6

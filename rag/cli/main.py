@@ -1,0 +1,68 @@
+"""`rag`: ingest documents, inspect the index.
+
+Every subcommand takes `--index DIR` (default `.rag/index`, or `RAG_INDEX_DIR`)
+and `--config FILE` (TOML with the groups of `rag.settings.Settings`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.cli import exit_codes
+from rag.cli.index_cmd import add_index_parser
+from rag.cli.ingest_cmd import add_ingest_parser
+from rag.errors import RagError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Grounded question answering over your own documents.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  rag ingest corpora/guide --index .rag/index\n"
+        "  rag index stats --index .rag/index",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_ingest_parser(commands)
+    add_index_parser(commands)
+    return parser
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--index",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="index folder (default: .rag/index, or RAG_INDEX_DIR)",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="TOML settings file"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each phase to stderr")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.run(args)
+    except RagError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return exit_codes.exit_code(error)
+    except KeyboardInterrupt:
+        print("interrupted; the previous index generation is intact", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

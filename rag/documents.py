@@ -1,0 +1,96 @@
+"""Typed values passed between stages: documents, pages and chunks.
+
+Ids come from content: a document's id is a hash of where it came from (so a
+changed file keeps its id and is recognised as an update), its `content_hash`
+a hash of its text; a chunk's id hashes its document, span and text.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def short_hash(*parts: str, length: int = 16) -> str:
+    digest = hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+    return digest[:length]
+
+
+@dataclass(frozen=True)
+class PageSpan:
+    """Page `number` (1-based) covers `text[start:end]` of its document."""
+
+    number: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class HeadingMark:
+    """From `offset` on, the text sits under this heading path (outermost first)."""
+
+    offset: int
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    source_path: str
+    source_key: str
+    title: str
+    text: str
+    pages: tuple[PageSpan, ...] = ()
+    headings: tuple[HeadingMark, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def doc_id(self) -> str:
+        return short_hash(self.source_key)
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.title + "\x00" + self.text)
+
+    def page_range(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """First and last page touched by `text[start:end]`; (None, None) if unpaged."""
+        if not self.pages:
+            return None, None
+        starts = [p.start for p in self.pages]
+        first = max(bisect.bisect_right(starts, start) - 1, 0)
+        last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, 0)
+        return self.pages[first].number, self.pages[last].number
+
+    def heading_path(self, offset: int) -> tuple[str, ...]:
+        """The heading path in force at `offset`."""
+        offsets = [h.offset for h in self.headings]
+        i = bisect.bisect_right(offsets, offset) - 1
+        return self.headings[i].path if i >= 0 else ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    doc_id: str
+    ordinal: int
+    text: str
+    char_start: int
+    char_end: int
+    n_tokens: int
+    page_start: int | None = None
+    page_end: int | None = None
+    heading_path: tuple[str, ...] = ()
+
+    @property
+    def chunk_id(self) -> str:
+        return short_hash(self.doc_id, str(self.char_start), str(self.char_end), self.text)
+
+    @property
+    def text_hash(self) -> str:
+        """Key of the embedding cache: equal texts share one embedding."""
+        return content_hash(self.text)[:32]

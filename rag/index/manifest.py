@@ -1,0 +1,125 @@
+"""The index's identity card: what built it, with which settings, how big.
+
+A reader compares the fields that change results with its own settings and
+refuses a mismatch, naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rag.errors import IndexCorruptError, IndexMismatchError
+from rag.settings import Settings
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+# Fields whose change makes stored chunks or vectors wrong: ingest must rebuild.
+INGEST_FIELDS = (
+    "embedding.model",
+    "chunking.strategy",
+    "chunking.size",
+    "chunking.overlap",
+    "chunking.semantic_percentile",
+)
+# Fields a query must share with the index to embed and analyse text the same way.
+QUERY_FIELDS = (
+    "embedding.model",
+    "tokenizer.lowercase",
+    "tokenizer.stopwords",
+    "tokenizer.stemmer",
+)
+_PACKAGES = ("rag", "sentence-transformers", "torch", "faiss-cpu", "pypdf", "PyStemmer", "numpy")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    data: dict[str, Any]
+
+    @property
+    def generation(self) -> int:
+        return int(self.data["generation"])
+
+    @property
+    def dimension(self) -> int:
+        return int(self.data["embedding"]["dimension"])
+
+    def value(self, dotted: str) -> Any:
+        group, _, field = dotted.partition(".")
+        return self.data.get(group, {}).get(field)
+
+    def check(self, settings: Settings, fields: tuple[str, ...]) -> None:
+        """Raise `IndexMismatchError` on the first field that differs."""
+        if self.data.get("format") != FORMAT:
+            raise IndexMismatchError(f"index format {self.data.get('format')}, expected {FORMAT}")
+        current = settings_fields(settings)
+        for dotted in fields:
+            built, wanted = self.value(dotted), current[dotted]
+            if built != wanted:
+                raise IndexMismatchError(
+                    f"{dotted}: the index was built with {built!r}, the settings say {wanted!r}"
+                )
+
+    def write(self, folder: Path) -> None:
+        text = json.dumps(self.data, indent=2, sort_keys=True)
+        (folder / MANIFEST).write_text(text + "\n", encoding="utf-8")
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        try:
+            data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise IndexCorruptError(f"unreadable manifest in {folder}: {exc}") from None
+        if not isinstance(data, dict) or "generation" not in data:
+            raise IndexCorruptError(f"manifest in {folder} lacks its generation")
+        return cls(data)
+
+
+def settings_fields(settings: Settings) -> dict[str, Any]:
+    dumped = settings.model_dump(mode="json")
+    return {
+        f"{group}.{field}": value
+        for group in ("embedding", "chunking", "tokenizer", "bm25", "dense")
+        for field, value in dumped[group].items()
+    }
+
+
+def new_manifest(
+    settings: Settings, generation: int, dimension: int, max_tokens: int, counts: dict[str, int]
+) -> Manifest:
+    dumped = settings.model_dump(mode="json")
+    embedding = {
+        "model": settings.embedding.model,
+        "dimension": dimension,
+        "max_tokens": max_tokens,
+        "normalized": True,
+    }
+    return Manifest(
+        {
+            "format": FORMAT,
+            "generation": generation,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "embedding": embedding,
+            "chunking": dumped["chunking"],
+            "tokenizer": dumped["tokenizer"],
+            "bm25": dumped["bm25"],
+            "dense": dumped["dense"],
+            "versions": _versions(),
+            "counts": counts,
+        }
+    )
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found

@@ -1,0 +1,1 @@
+"""Retrievers over an open index snapshot, and the fusion of their rankings."""

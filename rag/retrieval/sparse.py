@@ -1,0 +1,18 @@
+"""BM25 retrieval with the index's own term analyzer."""
+
+from __future__ import annotations
+
+from rag.index.snapshot import Snapshot
+from rag.index.terms import TermAnalyzer
+from rag.retrieval.hits import Hit, ranked
+from rag.settings import TokenizerSettings
+
+
+class SparseRetriever:
+    def __init__(self, snapshot: Snapshot, settings: TokenizerSettings) -> None:
+        self._bm25 = snapshot.bm25
+        self._analyzer = TermAnalyzer(settings)
+
+    def retrieve(self, question: str, k: int) -> list[Hit]:
+        hits = self._bm25.search(self._analyzer.terms(question), k)
+        return ranked(hits.positions.tolist(), hits.scores.tolist())

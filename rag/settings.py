@@ -1,0 +1,169 @@
+"""The one settings object, grouped by concern.
+
+Library code takes `Settings` (or one of its groups) as a parameter; only entry
+points build it, from defaults, an optional TOML file and `RAG_*` environment
+variables (nested with `__`, e.g. `RAG_CHUNKING__SIZE=128`). Unknown keys are
+errors, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import ConfigError
+
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_INDEX_DIR = Path(".rag/index")
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChunkStrategy(StrEnum):
+    RECURSIVE = "recursive"
+    FIXED = "fixed"
+    SEMANTIC = "semantic"
+
+
+class BM25Method(StrEnum):
+    LUCENE = "lucene"  # idf = ln(1 + (N - df + 0.5) / (df + 0.5)), as Lucene and Pyserini
+    OKAPI = "okapi"  # rank-bm25's BM25Okapi, negative idf floored at epsilon * mean idf
+
+
+class DenseIndexType(StrEnum):
+    FLAT = "flat"
+    HNSW = "hnsw"
+    IVF_SQ8 = "ivf-sq8"
+
+
+class EmbeddingSettings(_Group):
+    model: str = Field(
+        PACKAGED_MODEL,
+        description="Model name or local path; the default is the packaged all-MiniLM-L6-v2.",
+    )
+    batch_size: int = Field(32, ge=1, le=1024)
+    device: str = "cpu"
+    threads: int = Field(0, ge=0, description="torch threads; 0 means all cores.")
+
+
+class ChunkingSettings(_Group):
+    strategy: ChunkStrategy = ChunkStrategy.RECURSIVE
+    size: int = Field(
+        200, ge=16, description="Tokens of the embedding model's tokenizer per chunk."
+    )
+    overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks.")
+    semantic_percentile: float = Field(
+        25.0,
+        gt=0,
+        lt=100,
+        description="Semantic chunking breaks where adjacent-sentence similarity falls "
+        "below this percentile of the document's similarities.",
+    )
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> ChunkingSettings:
+        if self.overlap >= self.size:
+            raise ValueError(f"overlap ({self.overlap}) must be smaller than size ({self.size})")
+        return self
+
+
+class TokenizerSettings(_Group):
+    """How BM25 turns text into terms."""
+
+    lowercase: bool = True
+    stopwords: str = Field("lucene", pattern="^(lucene|none)$")
+    stemmer: str = Field("porter", description="A PyStemmer algorithm, or 'none'.")
+
+
+class BM25Settings(_Group):
+    # Lucene / Pyserini defaults for BEIR: k1=0.9, b=0.4.
+    k1: float = Field(0.9, ge=0)
+    b: float = Field(0.4, ge=0, le=1)
+    method: BM25Method = BM25Method.LUCENE
+    epsilon: float = Field(0.25, ge=0, description="okapi only: floor for negative idf.")
+
+
+class DenseSettings(_Group):
+    index_type: DenseIndexType = DenseIndexType.FLAT
+    hnsw_m: int = Field(32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(200, ge=8)
+    hnsw_ef_search: int = Field(64, ge=8)
+    ivf_nprobe: int = Field(16, ge=1)
+
+
+class IngestSettings(_Group):
+    password: str | None = Field(None, description="Password for encrypted PDFs.")
+    follow_symlinks: bool = False
+    min_page_chars: int = Field(
+        20, ge=0, description="Pages with fewer letters or digits count as having no text."
+    )
+    max_file_mb: float = Field(512, gt=0)
+    keep_generations: int = Field(2, ge=1, description="Index generations kept on disk.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    index_dir: Path = DEFAULT_INDEX_DIR
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    tokenizer: TokenizerSettings = TokenizerSettings()
+    bm25: BM25Settings = BM25Settings()
+    dense: DenseSettings = DenseSettings()
+    ingest: IngestSettings = IngestSettings()
+
+    def with_changes(self, **groups: dict[str, Any]) -> Settings:
+        """A copy with some fields of some groups replaced, validated again."""
+        data = self.model_dump()
+        for group, values in groups.items():
+            if isinstance(data.get(group), dict):
+                data[group].update(values)
+            else:
+                data[group] = values
+        return build_settings(data, use_env=False)
+
+
+def build_settings(data: dict[str, Any] | None = None, *, use_env: bool = True) -> Settings:
+    """Settings from `data` over environment variables over defaults."""
+    try:
+        if use_env:
+            return Settings(**(data or {}))
+        return Settings.model_validate(data or {})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc), "fix the setting named above") from None
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> Settings:
+    """Settings for an entry point: TOML file (if given), env, then explicit overrides."""
+    data: dict[str, Any] = {}
+    if config is not None:
+        try:
+            data = tomllib.loads(config.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {config}: {exc}") from None
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        group, _, field = key.partition("__")
+        if field:
+            data.setdefault(group, {})[field] = value
+        else:
+            data[group] = value
+    return build_settings(data)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid settings: " + "; ".join(parts)

@@ -1,0 +1,44 @@
+"""Deterministic fakes for fast unit tests; the real model has its own tests.
+
+`WordTokenizer` counts one token per word or punctuation mark, so chunk sizes
+can be worked out by hand. `KeywordEmbedder` hashes words into a bag-of-words
+vector, so texts sharing words are similar and retrieval results are plain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.embedding import Offsets, Vectors
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+class WordTokenizer:
+    def token_offsets(self, text: str) -> Offsets:
+        return [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+class KeywordEmbedder(WordTokenizer):
+    name = "all-MiniLM-L6-v2"  # poses as the default so manifests match the default settings
+    dimension = 64
+    max_tokens = 254
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension
+                out[row, bucket] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return (out / np.where(norms == 0, 1.0, norms)).astype(np.float32)
