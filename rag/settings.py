@@ -98,6 +98,20 @@ class DenseSettings(_Group):
     ivf_nprobe: int = Field(16, ge=1)
 
 
+class RetrievalSettings(_Group):
+    mode: str = Field("rrf", pattern="^(rrf|minmax|dense|sparse)$")
+    top_k: int = Field(10, ge=1, le=100)
+    max_top_k: int = Field(100, ge=1, le=1000)
+    candidates: int = Field(100, ge=1, le=2000, description="Hits each retriever passes to fusion.")
+    rrf_k: float = Field(60.0, ge=0, description="RRF constant on 1-based ranks.")
+    dense_weight: float = Field(1.0, ge=0)
+    sparse_weight: float = Field(1.0, ge=0)
+    reranker: str | None = Field(
+        None, description="CrossEncoder model name or path; None disables reranking."
+    )
+    rerank_candidates: int = Field(20, ge=1, le=200)
+
+
 class IngestSettings(_Group):
     password: str | None = Field(None, description="Password for encrypted PDFs.")
     follow_symlinks: bool = False
@@ -119,6 +133,7 @@ class Settings(BaseSettings):
     tokenizer: TokenizerSettings = TokenizerSettings()
     bm25: BM25Settings = BM25Settings()
     dense: DenseSettings = DenseSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
     ingest: IngestSettings = IngestSettings()
 
     def with_changes(self, **groups: dict[str, Any]) -> Settings:

@@ -192,6 +192,9 @@ class Store:
     def chunk_texts(self) -> Iterator[tuple[int, str, str]]:
         yield from self._db.execute("SELECT pos, text, text_hash FROM chunks ORDER BY pos")
 
+    def doc_ids_by_position(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT doc_id FROM chunks ORDER BY pos")]
+
     def counts(self) -> dict[str, int]:
         one = self._db.execute
         return {

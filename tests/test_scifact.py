@@ -1,0 +1,42 @@
+"""SciFact end to end: the real corpus ingested with the real model, queried."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eval.beir import beir_ids_by_position, document_ranking, load_queries
+from rag.embedding import SentenceTransformerEmbedder
+from rag.index.snapshot import open_current
+from rag.retrieval.dense import DenseRetriever
+from rag.retrieval.sparse import SparseRetriever
+from rag.settings import TokenizerSettings
+from tests.conftest import DATASETS
+
+pytestmark = pytest.mark.slow
+
+
+def test_test_queries_find_a_relevant_abstract_in_the_top_10(
+    scifact_index: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    queries = load_queries(DATASETS / "beir-scifact", "test")
+    snapshot = open_current(scifact_index)
+    try:
+        assert snapshot.store.counts()["documents"] == 5183
+        beir_ids = beir_ids_by_position(snapshot)
+        retrievers = {
+            "bm25": SparseRetriever(snapshot, TokenizerSettings()),
+            "dense": DenseRetriever(snapshot, real_embedder),
+        }
+        handful = sorted(queries.texts)[:20]
+        for name, retriever in retrievers.items():
+            found = 0
+            for query_id in handful:
+                hits = retriever.retrieve(queries.texts[query_id], 30)
+                top = document_ranking([h.position for h in hits], beir_ids)[:10]
+                found += bool(set(top) & set(queries.qrels[query_id]))
+            # Measured here: 16 of 20 for BM25 and 16 of 20 dense.
+            assert found >= 14, f"{name}: only {found} of 20 queries found a relevant abstract"
+    finally:
+        snapshot.close()
