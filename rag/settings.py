@@ -112,6 +112,18 @@ class RetrievalSettings(_Group):
     rerank_candidates: int = Field(20, ge=1, le=200)
 
 
+class ServiceSettings(_Group):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    user_keys: tuple[str, ...] = Field((), description="Bearer tokens that may query.")
+    admin_keys: tuple[str, ...] = Field((), description="Bearer tokens for admin routes too.")
+    reload_interval_s: float = Field(
+        2.0, ge=0, description="How often to look for a newer index generation; 0 never."
+    )
+    max_question_chars: int = Field(2000, ge=1)
+    max_body_bytes: int = Field(65536, ge=1024)
+
+
 class IngestSettings(_Group):
     password: str | None = Field(None, description="Password for encrypted PDFs.")
     follow_symlinks: bool = False
@@ -134,6 +146,7 @@ class Settings(BaseSettings):
     bm25: BM25Settings = BM25Settings()
     dense: DenseSettings = DenseSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    service: ServiceSettings = ServiceSettings()
     ingest: IngestSettings = IngestSettings()
 
     def with_changes(self, **groups: dict[str, Any]) -> Settings:

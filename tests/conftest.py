@@ -42,3 +42,50 @@ def scifact_index(
     report = run_ingest(settings, Options([corpus]), lambda: real_embedder)
     assert report.added == 5183 and not report.failed
     return index
+
+
+FACTS = {
+    "volcanoes.md": "# Volcanoes\n\nMagma rises through the crust and erupts as lava. "
+    "Basalt forms when lava cools quickly.\n",
+    "bees.txt": "Honey bees communicate the direction of flowers with a waggle dance. "
+    "A colony has one queen.\n",
+    "tides.txt": "Ocean tides are caused mainly by the gravitational pull of the Moon. "
+    "Spring tides happen at new and full moon.\n",
+    "bread.md": "# Baking\n\nYeast ferments sugars and releases carbon dioxide, "
+    "which makes bread dough rise.\n",
+    "chess.txt": "In chess, castling moves the king two squares towards a rook. "
+    "The rook jumps over the king.\n",
+}
+
+
+def write_facts(folder: Path) -> Path:
+    from tests.pdfs import text_pdf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in FACTS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    text_pdf(
+        folder / "glaciers.pdf",
+        [
+            "Glaciers carve U-shaped valleys as they move slowly downhill.",
+            "Moraines are ridges of rock debris left behind by a retreating glacier.",
+        ],
+        title="Glaciers",
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def facts_index(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
+) -> Path:
+    """Six small documents (Markdown, text, a two-page PDF), real model, real index."""
+    from ingest.run import Options, run_ingest
+    from rag.settings import build_settings
+
+    root = tmp_path_factory.mktemp("facts")
+    corpus = write_facts(root / "corpus")
+    settings = build_settings({"index_dir": root / "index"}, use_env=False)
+    report = run_ingest(settings, Options([corpus]), lambda: real_embedder)
+    assert report.added == 6 and not report.failed
+    return root / "index"

@@ -40,3 +40,33 @@ def test_test_queries_find_a_relevant_abstract_in_the_top_10(
             assert found >= 14, f"{name}: only {found} of 20 queries found a relevant abstract"
     finally:
         snapshot.close()
+
+
+# nDCG@10 measured on the 300 test queries with this repository's defaults
+# (README, "Measured"); a regression of more than 0.01 fails.
+MEASURED_NDCG = {"sparse": 0.6744, "dense": 0.6552, "rrf": 0.7145, "minmax": 0.7266}
+
+
+def test_ndcg_per_fusion_mode_holds(
+    scifact_index: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    from eval.metrics import ndcg_at_k
+    from rag.retrieval.fusion import FusionMode
+    from rag.retrieval.hybrid import HybridRetriever
+    from rag.settings import RetrievalSettings
+
+    queries = load_queries(DATASETS / "beir-scifact", "test")
+    snapshot = open_current(scifact_index)
+    try:
+        beir_ids = beir_ids_by_position(snapshot)
+        hybrid = HybridRetriever(snapshot, real_embedder, TokenizerSettings(), RetrievalSettings())
+        for mode, measured in MEASURED_NDCG.items():
+            scores = []
+            for query_id, text in queries.texts.items():
+                hits = hybrid.search(text, 100, FusionMode(mode)).hits
+                ranking = document_ranking([h.position for h in hits], beir_ids)
+                scores.append(ndcg_at_k(ranking, queries.qrels[query_id], 10))
+            ndcg = sum(scores) / len(scores)
+            assert ndcg >= measured - 0.01, f"{mode}: nDCG@10 {ndcg:.4f} < {measured} - 0.01"
+    finally:
+        snapshot.close()

@@ -1,4 +1,4 @@
-"""`rag`: ingest documents, inspect the index.
+"""`rag`: ingest documents, inspect the index, search it, serve it.
 
 Every subcommand takes `--index DIR` (default `.rag/index`, or `RAG_INDEX_DIR`)
 and `--config FILE` (TOML with the groups of `rag.settings.Settings`).
@@ -15,6 +15,8 @@ from pathlib import Path
 from rag.cli import exit_codes
 from rag.cli.index_cmd import add_index_parser
 from rag.cli.ingest_cmd import add_ingest_parser
+from rag.cli.search_cmd import add_search_parser
+from rag.cli.serve_cmd import add_serve_parser
 from rag.errors import RagError
 
 
@@ -24,11 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grounded question answering over your own documents.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  rag ingest corpora/guide --index .rag/index\n"
-        "  rag index stats --index .rag/index",
+        "  rag index stats --index .rag/index\n"
+        '  rag search "how are PDFs read" --index .rag/index\n'
+        "  rag serve --index .rag/index --port 8000",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_ingest_parser(commands)
     add_index_parser(commands)
+    add_search_parser(commands)
+    add_serve_parser(commands)
     return parser
 
 

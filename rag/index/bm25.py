@@ -78,9 +78,14 @@ class BM25Index:
         weights = np.concatenate([self._weights[s] for s in slices])
         return np.bincount(docs, weights=weights, minlength=self.n_docs).astype(np.float32)
 
-    def search(self, query_terms: Sequence[str], k: int) -> SparseHits:
-        """Top `k` documents with a positive score, best first (ties: lower position)."""
+    def search(self, query_terms: Sequence[str], k: int, allowed: Ints | None = None) -> SparseHits:
+        """Top `k` documents with a positive score, best first (ties: lower position),
+        among the `allowed` positions when given."""
         scores = self.scores(query_terms)
+        if allowed is not None:
+            kept = np.zeros_like(scores)
+            kept[allowed] = scores[allowed]
+            scores = kept
         matched = np.flatnonzero(scores > 0)
         if matched.size > k:
             top = np.argpartition(-scores[matched], k - 1)[:k]

@@ -66,6 +66,23 @@ def _training_sample(vectors: Vectors, limit: int = 100_000) -> Vectors:
     return vectors[np.sort(rows)]
 
 
+def search_subset(
+    vectors: Vectors, allowed: npt.NDArray[np.int64], query: Vectors, k: int
+) -> DenseHits:
+    """Exact search over the `allowed` rows only (filtered searches).
+
+    Graph and inverted-list indices lose recall under selective filters; the
+    exact product over the stored unit vectors of the allowed rows does not.
+    """
+    if allowed.size == 0 or k <= 0:
+        return DenseHits(np.zeros(0, np.int64), np.zeros(0, np.float32))
+    scores = np.asarray(vectors[allowed], dtype=np.float32) @ query.reshape(-1)
+    k = min(k, allowed.size)
+    top = np.argpartition(-scores, k - 1)[:k]
+    order = top[np.lexsort((allowed[top], -scores[top]))]
+    return DenseHits(allowed[order].astype(np.int64), scores[order].astype(np.float32))
+
+
 def search_dense(index: faiss.Index, query: Vectors, k: int) -> DenseHits:
     k = min(k, index.ntotal)
     if k <= 0:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,7 @@ class Store:
         uri = f"file:{path}?mode={'rwc' if create else 'ro'}"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
         if create:
             self._db.executescript(SCHEMA)
         else:
@@ -167,45 +169,64 @@ class Store:
             ([row[c] for c in columns] for row in rows),
         )
 
-    def files(self) -> dict[str, FileRecord]:
-        rows = self._db.execute("SELECT * FROM files")
-        return {r["source_path"]: FileRecord(**dict(r)) for r in rows}
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """All rows of a query; one query at a time per connection across threads."""
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
-    def documents(self) -> Iterator[Row]:
-        yield from map(dict, self._db.execute("SELECT * FROM documents ORDER BY source_key"))
+    def files(self) -> dict[str, FileRecord]:
+        return {r["source_path"]: FileRecord(**dict(r)) for r in self._rows("SELECT * FROM files")}
+
+    def documents(self) -> list[Row]:
+        return [dict(r) for r in self._rows("SELECT * FROM documents ORDER BY source_key")]
 
     def document(self, doc_id: str) -> Row | None:
-        row = self._db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-        return dict(row) if row else None
+        rows = self._rows("SELECT * FROM documents WHERE doc_id = ?", (doc_id,))
+        return dict(rows[0]) if rows else None
+
+    def document_heads(self, doc_ids: Sequence[str]) -> dict[str, Row]:
+        """Documents' metadata without their text, by id."""
+        marks = ", ".join("?" for _ in doc_ids)
+        sql = f"""SELECT doc_id, source_path, source_key, title, content_hash, metadata, warnings
+                  FROM documents WHERE doc_id IN ({marks})"""
+        return {r["doc_id"]: dict(r) for r in self._rows(sql, list(doc_ids))}
 
     def chunks_of(self, doc_id: str) -> list[Row]:
-        rows = self._db.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,))
-        return [dict(r) for r in rows]
+        sql = "SELECT * FROM chunks WHERE doc_id = ? ORDER BY ordinal"
+        return [dict(r) for r in self._rows(sql, (doc_id,))]
 
     def chunks_at(self, positions: Sequence[int]) -> list[Row]:
         """Chunks at the given positions, in that order."""
         marks = ", ".join("?" for _ in positions)
-        rows = self._db.execute(f"SELECT * FROM chunks WHERE pos IN ({marks})", list(positions))
+        rows = self._rows(f"SELECT * FROM chunks WHERE pos IN ({marks})", list(positions))
         by_pos = {r["pos"]: dict(r) for r in rows}
         return [by_pos[p] for p in positions if p in by_pos]
 
-    def chunk_texts(self) -> Iterator[tuple[int, str, str]]:
-        yield from self._db.execute("SELECT pos, text, text_hash FROM chunks ORDER BY pos")
+    def chunk_texts(self) -> list[tuple[int, str, str]]:
+        rows = self._rows("SELECT pos, text, text_hash FROM chunks ORDER BY pos")
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def doc_ids_by_position(self) -> list[str]:
-        return [row[0] for row in self._db.execute("SELECT doc_id FROM chunks ORDER BY pos")]
+        return [r[0] for r in self._rows("SELECT doc_id FROM chunks ORDER BY pos")]
+
+    def positions_where(self, where: str, params: Sequence[Any]) -> list[int]:
+        """Chunk positions whose document matches an SQL condition on `d` (documents)."""
+        sql = f"SELECT c.pos FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE {where}"
+        return [r[0] for r in self._rows(sql + " ORDER BY c.pos", params)]
+
+    def metadata_keys(self) -> set[str]:
+        rows = self._rows("SELECT DISTINCT j.key FROM documents, json_each(documents.metadata) j")
+        return {r[0] for r in rows}
 
     def counts(self) -> dict[str, int]:
-        one = self._db.execute
-        return {
-            "files": one("SELECT COUNT(*) FROM files").fetchone()[0],
-            "documents": one("SELECT COUNT(*) FROM documents").fetchone()[0],
-            "chunks": one("SELECT COUNT(*) FROM chunks").fetchone()[0],
-        }
+        def count(table: str) -> int:
+            return int(self._rows(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+        return {table: count(table) for table in ("files", "documents", "chunks")}
 
     def document_summaries(self) -> list[Row]:
         query = """SELECT d.doc_id, d.source_path, d.source_key, d.title, d.metadata,
                           COUNT(c.pos) AS n_chunks
                    FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id
                    GROUP BY d.doc_id ORDER BY d.source_key"""
-        return [dict(r) for r in self._db.execute(query)]
+        return [dict(r) for r in self._rows(query)]

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from rag.embedding import Embedder
-from rag.index.dense import search_dense
+import numpy as np
+import numpy.typing as npt
+
+from rag.embedding import Embedder, Vectors
+from rag.index.dense import search_dense, search_subset
 from rag.index.snapshot import Snapshot
 from rag.retrieval.hits import Hit, ranked
 
 
 class DenseRetriever:
     def __init__(self, snapshot: Snapshot, embedder: Embedder) -> None:
-        self._index = snapshot.dense
+        self._snapshot = snapshot
         self._embedder = embedder
 
-    def retrieve(self, question: str, k: int) -> list[Hit]:
-        query = self._embedder.embed([question])[0]
-        hits = search_dense(self._index, query, k)
+    def embed(self, question: str) -> Vectors:
+        vector: Vectors = self._embedder.embed([question])[0]
+        return vector
+
+    def retrieve(
+        self, question: str, k: int, allowed: npt.NDArray[np.int64] | None = None
+    ) -> list[Hit]:
+        return self.retrieve_vector(self.embed(question), k, allowed)
+
+    def retrieve_vector(
+        self, query: Vectors, k: int, allowed: npt.NDArray[np.int64] | None = None
+    ) -> list[Hit]:
+        if allowed is None:
+            hits = search_dense(self._snapshot.dense, query, k)
+        else:
+            hits = search_subset(self._snapshot.embeddings, allowed, query, k)
         return ranked(hits.positions.tolist(), hits.scores.tolist())

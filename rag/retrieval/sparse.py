@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
+
 from rag.index.snapshot import Snapshot
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.hits import Hit, ranked
@@ -13,6 +16,8 @@ class SparseRetriever:
         self._bm25 = snapshot.bm25
         self._analyzer = TermAnalyzer(settings)
 
-    def retrieve(self, question: str, k: int) -> list[Hit]:
-        hits = self._bm25.search(self._analyzer.terms(question), k)
+    def retrieve(
+        self, question: str, k: int, allowed: npt.NDArray[np.int64] | None = None
+    ) -> list[Hit]:
+        hits = self._bm25.search(self._analyzer.terms(question), k, allowed)
         return ranked(hits.positions.tolist(), hits.scores.tolist())

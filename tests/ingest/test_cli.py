@@ -72,10 +72,8 @@ def sparse_results(index: Path) -> list[list[tuple[str, float]]]:
 def chunk_ids(index: Path) -> list[tuple[str, str]]:
     snapshot = open_current(index)
     try:
-        return [
-            (r["chunk_id"], r["doc_id"])
-            for r in snapshot.store._db.execute("SELECT chunk_id, doc_id FROM chunks ORDER BY pos")
-        ]
+        positions = range(snapshot.store.counts()["chunks"])
+        return [(r["chunk_id"], r["doc_id"]) for r in snapshot.store.chunks_at(list(positions))]
     finally:
         snapshot.close()
 

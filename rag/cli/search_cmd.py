@@ -1,0 +1,106 @@
+"""`rag search "question" --index DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from rag.cli import exit_codes
+from rag.embedding import SentenceTransformerEmbedder
+from rag.errors import ConfigError
+from rag.index.manifest import QUERY_FIELDS
+from rag.index.snapshot import open_current
+from rag.retrieval.filters import Filters
+from rag.retrieval.fusion import FusionMode
+from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.passages import load_passages
+from rag.settings import load_settings
+
+HELP = """Search the index from the command line, as POST /v1/search does.
+
+examples:
+  rag search "how are encrypted PDFs handled" --index .rag/index
+  rag search "RRF constant" --mode sparse --top-k 3 --json
+  rag search "page numbers" --meta format=pdf --source-prefix /data/manuals
+"""
+
+
+def add_search_parser(commands: Any) -> None:
+    from rag.cli.main import add_common
+
+    parser = commands.add_parser(
+        "search",
+        help="search the index",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("question")
+    add_common(parser)
+    parser.add_argument("--mode", default="rrf", help="rrf (default), minmax, dense or sparse")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument(
+        "--doc", action="append", default=[], metavar="ID", help="only this document (repeatable)"
+    )
+    parser.add_argument("--source-prefix", help="only sources under this path")
+    parser.add_argument(
+        "--meta",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only documents with this metadata (repeatable)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, index_dir=args.index)
+    mode = FusionMode.parse(args.mode)
+    if not 1 <= args.top_k <= settings.retrieval.max_top_k:
+        raise ConfigError(f"--top-k must be 1..{settings.retrieval.max_top_k}")
+    filters = Filters(tuple(args.doc), args.source_prefix, _pairs(args.meta))
+    snapshot = open_current(settings.index_dir)
+    try:
+        snapshot.manifest.check(settings, QUERY_FIELDS)
+        retriever = HybridRetriever(
+            snapshot,
+            SentenceTransformerEmbedder(settings.embedding),
+            settings.tokenizer,
+            settings.retrieval,
+        )
+        outcome = retriever.search(args.question, args.top_k, mode, filters)
+        passages = load_passages(snapshot.store, [h.position for h in outcome.hits])
+    finally:
+        snapshot.close()
+    rows = [
+        {
+            "rank": rank,
+            "score": round(hit.score, 6),
+            "title": p.title,
+            "source": p.source_path,
+            "pages": [p.page_start, p.page_end],
+            "span": [p.char_start, p.char_end],
+            "chunk_id": p.chunk_id,
+            "text": p.text,
+        }
+        for rank, (hit, p) in enumerate(zip(outcome.hits, passages, strict=True), start=1)
+    ]
+    if args.json:
+        print(json.dumps({"mode": mode.value, "results": rows}, indent=2))
+        return exit_codes.OK
+    for rank, (hit, p) in enumerate(zip(outcome.hits, passages, strict=True), start=1):
+        pages = "" if p.page_start is None else f" p.{p.page_start}"
+        print(f"{rank:>2}. {hit.score:.4f}  {p.title}{pages}  ({p.source_path})")
+        print(f"    {p.text[:200].replace(chr(10), ' ')}")
+    return exit_codes.OK
+
+
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--meta {item!r} is not KEY=VALUE")
+        pairs[key] = value
+    return pairs

@@ -1,0 +1,77 @@
+"""`rag serve --index DIR [--host --port]`."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from typing import Any
+
+from rag.cli import exit_codes
+from rag.settings import Settings, load_settings
+
+HELP = """Serve the HTTP API (OpenAPI docs at /docs).
+
+Without API keys (service.user_keys / service.admin_keys, e.g.
+RAG_SERVICE__USER_KEYS='["k1"]') the service binds to loopback only.
+
+examples:
+  rag serve --index .rag/index
+  RAG_SERVICE__ADMIN_KEYS='["s3cret"]' rag serve --index .rag/index --host 0.0.0.0 --port 8080
+"""
+
+
+def add_serve_parser(commands: Any) -> None:
+    from rag.cli.main import add_common
+
+    parser = commands.add_parser(
+        "serve",
+        help="serve the HTTP API",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_common(parser)
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default 8000)")
+    parser.set_defaults(run=run)
+
+
+def loopback_only(settings: Settings) -> Settings:
+    """Without keys, bind to loopback whatever was asked, and say so."""
+    service = settings.service
+    if service.user_keys or service.admin_keys:
+        return settings
+    host = service.host
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        print(f"no API keys configured: binding to 127.0.0.1 instead of {host}", file=sys.stderr)
+        return settings.with_changes(service={"host": "127.0.0.1"})
+    print(
+        "no API keys configured: serving on loopback only, without authentication", file=sys.stderr
+    )
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from rag.service.app import create_app
+
+    settings = load_settings(
+        args.config, index_dir=args.index, service__host=args.host, service__port=args.port
+    )
+    settings = loopback_only(settings)
+    logging.getLogger("rag").setLevel(logging.INFO)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.service.host,
+        port=settings.service.port,
+        log_level="info",
+        access_log=False,
+    )
+    return exit_codes.OK

@@ -1,0 +1,142 @@
+"""Hybrid search: dense and BM25 candidates, fused, optionally reranked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from rag.embedding import Embedder
+from rag.index.snapshot import Snapshot
+from rag.retrieval.dense import DenseRetriever
+from rag.retrieval.filters import Filters, allowed_positions
+from rag.retrieval.fusion import Fused, FusionMode, minmax_fusion, reciprocal_rank_fusion
+from rag.retrieval.hits import Hit
+from rag.retrieval.rerank import Reranker
+from rag.retrieval.rewrite import QueryTransform, Unchanged
+from rag.retrieval.sparse import SparseRetriever
+from rag.settings import RetrievalSettings, TokenizerSettings
+
+
+@dataclass(frozen=True)
+class SideHit:
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    position: int
+    score: float
+    dense: SideHit | None = None
+    sparse: SideHit | None = None
+    rerank_score: float | None = None
+
+
+@dataclass
+class SearchOutcome:
+    hits: list[Retrieved]
+    mode: FusionMode
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        embedder: Embedder,
+        tokenizer: TokenizerSettings,
+        settings: RetrievalSettings,
+        reranker: Reranker | None = None,
+        transform: QueryTransform | None = None,
+    ) -> None:
+        self.snapshot = snapshot
+        self._dense = DenseRetriever(snapshot, embedder)
+        self._sparse = SparseRetriever(snapshot, tokenizer)
+        self._settings = settings
+        self._reranker = reranker
+        self._transform = transform or Unchanged()
+
+    def search(
+        self, question: str, top_k: int, mode: FusionMode, filters: Filters | None = None
+    ) -> SearchOutcome:
+        clock = Stopwatch()
+        with clock.stage("filter"):
+            allowed = allowed_positions(self.snapshot.store, filters or Filters())
+        n = max(self._settings.candidates, top_k)
+        dense: list[list[Hit]] = []
+        sparse: list[list[Hit]] = []
+        for query in self._transform.queries(question):
+            if mode is not FusionMode.SPARSE:
+                with clock.stage("embed"):
+                    vector = self._dense.embed(query)
+                with clock.stage("dense"):
+                    dense.append(self._dense.retrieve_vector(vector, n, allowed))
+            if mode is not FusionMode.DENSE:
+                with clock.stage("sparse"):
+                    sparse.append(self._sparse.retrieve(query, n, allowed))
+        with clock.stage("fuse"):
+            hits = self._fuse(dense, sparse, mode)
+        if self._reranker is not None:
+            with clock.stage("rerank"):
+                hits = self._rerank(question, hits)
+        return SearchOutcome(hits[:top_k], mode, clock.ms)
+
+    def _fuse(
+        self, dense: list[list[Hit]], sparse: list[list[Hit]], mode: FusionMode
+    ) -> list[Retrieved]:
+        rankings = [*dense, *sparse]
+        weights = [self._settings.dense_weight] * len(dense) + [self._settings.sparse_weight] * len(
+            sparse
+        )
+        fused: list[Fused[int]]
+        if mode is FusionMode.MINMAX:
+            fused = minmax_fusion([[(h.position, h.score) for h in r] for r in rankings], weights)
+        elif mode is FusionMode.RRF or len(rankings) > 1:
+            keys = [[h.position for h in r] for r in rankings]
+            fused = reciprocal_rank_fusion(keys, self._settings.rrf_k, weights)
+        else:
+            fused = [Fused(h.position, h.score) for h in rankings[0]] if rankings else []
+        best_dense, best_sparse = _best(dense), _best(sparse)
+        return [
+            Retrieved(f.key, f.score, best_dense.get(f.key), best_sparse.get(f.key)) for f in fused
+        ]
+
+    def _rerank(self, question: str, hits: list[Retrieved]) -> list[Retrieved]:
+        assert self._reranker is not None
+        head = hits[: self._settings.rerank_candidates]
+        rows = self.snapshot.store.chunks_at([h.position for h in head])
+        scores = self._reranker.score(question, [r["text"] for r in rows])
+        rescored = [
+            Retrieved(h.position, h.score, h.dense, h.sparse, s)
+            for h, s in zip(head, scores, strict=True)
+        ]
+        rescored.sort(key=lambda h: -(h.rerank_score or 0.0))
+        return rescored + hits[len(head) :]
+
+
+def _best(rankings: list[list[Hit]]) -> dict[int, SideHit]:
+    """Each position's best rank (and its score) over one retriever's rankings."""
+    best: dict[int, SideHit] = {}
+    for ranking in rankings:
+        for hit in ranking:
+            if hit.position not in best or hit.rank < best[hit.position].rank:
+                best[hit.position] = SideHit(hit.rank, hit.score)
+    return best
+
+
+class Stopwatch:
+    """Milliseconds spent per named stage."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.ms[name] = self.ms.get(name, 0.0) + elapsed

@@ -1,0 +1,1 @@
+"""The HTTP service: FastAPI app, index holder with hot swap, auth, metrics."""

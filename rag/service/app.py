@@ -1,0 +1,72 @@
+"""The FastAPI application: routers, error mapping, middleware, lifespan.
+
+Heavy state (embedding model, index generation) loads in the lifespan
+handler, never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from rag import __version__
+from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.retrieval.rerank import CrossEncoderReranker, Reranker
+from rag.service import errors
+from rag.service.holder import IndexHolder
+from rag.service.metrics import Metrics
+from rag.service.middleware import AccessLog, BodyLimit
+from rag.service.routes import admin, documents, health, search
+from rag.settings import Settings
+
+log = logging.getLogger("rag.service")
+EmbedderFactory = Callable[[Settings], Embedder]
+
+
+def default_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(settings.embedding)
+
+
+def create_app(settings: Settings, embedder: EmbedderFactory = default_embedder) -> FastAPI:
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        model = await run_in_threadpool(embedder, settings)
+        reranker: Reranker | None = None
+        if settings.retrieval.reranker:
+            reranker = CrossEncoderReranker(settings.retrieval.reranker, settings.embedding.device)
+        holder = IndexHolder(settings, model, reranker)
+        await run_in_threadpool(holder.try_reload)
+        holder.watch()
+        app.state.holder = holder
+        yield
+        holder.close()
+
+    app = FastAPI(
+        title="rag",
+        version=__version__,
+        lifespan=lifespan,
+        description="Hybrid retrieval over your own documents.",
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    errors.install(app)
+    for module in (health, search, documents, admin):
+        app.include_router(module.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        holder: IndexHolder | None = getattr(app.state, "holder", None)
+        if holder is not None and holder.generation is not None:
+            metrics.generation.set(holder.generation)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(AccessLog, metrics=metrics)
+    app.add_middleware(BodyLimit, limit=settings.service.max_body_bytes)
+    return app

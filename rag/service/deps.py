@@ -1,0 +1,57 @@
+"""Dependencies shared by the routers, as `Annotated` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from rag.service.auth import Role, role_of
+from rag.service.holder import IndexHolder
+from rag.service.metrics import Metrics
+from rag.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_holder(request: Request) -> IndexHolder:
+    holder: IndexHolder = request.app.state.holder
+    return holder
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HolderDep = Annotated[IndexHolder, Depends(get_holder)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def require_user(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> Role:
+    role = role_of(authorization, settings.service)
+    if role is Role.NONE:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or unknown API key: send 'Authorization: Bearer KEY'",
+            headers=_CHALLENGE,
+        )
+    return role
+
+
+def require_admin(role: Annotated[Role, Depends(require_user)]) -> Role:
+    if role is not Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this route needs an admin API key")
+    return role
+
+
+UserDep = Annotated[Role, Depends(require_user)]
+AdminDep = Annotated[Role, Depends(require_admin)]

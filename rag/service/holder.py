@@ -1,0 +1,143 @@
+"""The live index generation, swapped without failing a request.
+
+Requests `acquire()` the current generation and release it when done. A swap
+opens the new generation completely (and checks it) before publishing it;
+the old one is closed when its last request releases it. A generation that
+fails to open is reported and the last good one keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from rag.embedding import Embedder
+from rag.errors import IndexNotFoundError, RagError
+from rag.index.generations import current_generation
+from rag.index.manifest import QUERY_FIELDS
+from rag.index.snapshot import open_generation
+from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.rerank import Reranker
+from rag.settings import Settings
+
+log = logging.getLogger("rag.service")
+
+
+@dataclass
+class Live:
+    retriever: HybridRetriever
+    users: int = 0
+    retired: bool = False
+
+    @property
+    def generation(self) -> int:
+        return self.retriever.snapshot.generation
+
+
+class IndexHolder:
+    def __init__(self, settings: Settings, embedder: Embedder, reranker: Reranker | None = None):
+        self._settings = settings
+        self._embedder = embedder
+        self._reranker = reranker
+        self._lock = threading.Lock()
+        self._live: Live | None = None
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    @property
+    def generation(self) -> int | None:
+        live = self._live
+        return live.generation if live else None
+
+    @contextmanager
+    def acquire(self) -> Iterator[Live]:
+        with self._lock:
+            live = self._live
+            if live is None:
+                raise IndexNotFoundError(
+                    f"no index is loaded from {self._settings.index_dir}"
+                    + (f": {self.last_error}" if self.last_error else "")
+                )
+            live.users += 1
+        try:
+            yield live
+        finally:
+            self._release(live)
+
+    def _release(self, live: Live) -> None:
+        with self._lock:
+            live.users -= 1
+            close = live.retired and live.users == 0
+        if close:
+            live.retriever.snapshot.close()
+
+    def reload(self) -> bool:
+        """Open the generation CURRENT names if it is not the live one; True if swapped."""
+        folder = current_generation(self._settings.index_dir)
+        live = self._live
+        if live is not None and live.retriever.snapshot.folder == folder:
+            return False
+        snapshot = open_generation(folder)
+        try:
+            snapshot.manifest.check(self._settings, QUERY_FIELDS)
+        except RagError:
+            snapshot.close()
+            raise
+        retriever = HybridRetriever(
+            snapshot,
+            self._embedder,
+            self._settings.tokenizer,
+            self._settings.retrieval,
+            self._reranker,
+        )
+        self._publish(Live(retriever))
+        log.info("serving index generation %d from %s", snapshot.generation, folder)
+        return True
+
+    def _publish(self, new: Live) -> None:
+        with self._lock:
+            old, self._live = self._live, new
+            close = old is not None and old.users == 0
+            if old is not None:
+                old.retired = True
+        if close and old is not None:
+            old.retriever.snapshot.close()
+
+    def try_reload(self) -> None:
+        try:
+            self.reload()
+            self.last_error = None
+        except RagError as error:
+            if str(error) != self.last_error:
+                log.error(
+                    "index not swapped, still serving generation %s: %s", self.generation, error
+                )
+            self.last_error = str(error)
+
+    def watch(self) -> None:
+        interval = self._settings.service.reload_interval_s
+        if interval <= 0:
+            return
+        self._watcher = threading.Thread(
+            target=self._poll, args=(interval,), daemon=True, name="index-watcher"
+        )
+        self._watcher.start()
+
+    def _poll(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.try_reload()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        with self._lock:
+            live, self._live = self._live, None
+        if live is not None:
+            live.retired = True
+            if live.users == 0:
+                live.retriever.snapshot.close()

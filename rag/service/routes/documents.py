@@ -1,0 +1,99 @@
+"""Documents in the live index: list, detail, delete (admin)."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, HTTPException, Query, status
+from starlette.concurrency import run_in_threadpool
+
+from rag.service.deps import AdminDep, HolderDep, SettingsDep, UserDep
+from rag.service.schemas import (
+    ChunkSummary,
+    DeleteResponse,
+    DocumentDetail,
+    DocumentList,
+    DocumentSummary,
+)
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+
+@router.get("")
+def list_documents(
+    holder: HolderDep,
+    _: UserDep,
+    limit: int = Query(100, ge=1, le=10000),
+    offset: int = Query(0, ge=0),
+) -> DocumentList:
+    """Indexed documents, in source order."""
+    with holder.acquire() as live:
+        rows = live.retriever.snapshot.store.document_summaries()
+        generation = live.generation
+    page = rows[offset : offset + limit]
+    return DocumentList(
+        generation=generation,
+        total=len(rows),
+        documents=[
+            DocumentSummary(
+                doc_id=r["doc_id"],
+                title=r["title"],
+                source=r["source_path"],
+                chunks=r["n_chunks"],
+                metadata=json.loads(r["metadata"]),
+            )
+            for r in page
+        ],
+    )
+
+
+@router.get("/{doc_id}")
+def get_document(doc_id: str, holder: HolderDep, _: UserDep) -> DocumentDetail:
+    """One document's metadata and its chunks."""
+    with holder.acquire() as live:
+        store = live.retriever.snapshot.store
+        row = store.document_heads([doc_id]).get(doc_id)
+        chunks = store.chunks_of(doc_id) if row else []
+    if row is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no document {doc_id!r}: GET /v1/documents lists the ids"
+        )
+    return DocumentDetail(
+        doc_id=doc_id,
+        title=row["title"],
+        source=row["source_path"],
+        source_key=row["source_key"],
+        content_hash=row["content_hash"],
+        metadata=json.loads(row["metadata"]),
+        warnings=json.loads(row["warnings"]),
+        chunks=[
+            ChunkSummary(
+                chunk_id=c["chunk_id"],
+                ordinal=c["ordinal"],
+                page_start=c["page_start"],
+                page_end=c["page_end"],
+                char_start=c["char_start"],
+                char_end=c["char_end"],
+                heading_path=json.loads(c["heading_path"]),
+                tokens=c["n_tokens"],
+                text=c["text"],
+            )
+            for c in chunks
+        ],
+    )
+
+
+@router.delete("/{doc_id}")
+async def delete_document(
+    doc_id: str, settings: SettingsDep, holder: HolderDep, _: AdminDep
+) -> DeleteResponse:
+    """Remove a document: a new index generation without it, then swap to it."""
+    from ingest.remove import remove_documents
+
+    with holder.acquire() as live:
+        known = live.retriever.snapshot.store.document_heads([doc_id])
+    if not known:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id!r}")
+    removed = await run_in_threadpool(remove_documents, settings, [doc_id])
+    await run_in_threadpool(holder.reload)
+    return DeleteResponse(removed=removed, generation=holder.generation)

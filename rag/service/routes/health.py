@@ -1,0 +1,25 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from rag.service.deps import HolderDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+def readyz(holder: HolderDep) -> dict[str, object] | JSONResponse:
+    """The index and the models are loaded."""
+    if holder.generation is None:
+        reason = holder.last_error or "no index generation loaded yet"
+        return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)
+    return {"status": "ready", "generation": holder.generation}

@@ -1,0 +1,90 @@
+"""POST /v1/search: hybrid retrieval with per-stage timings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from rag.errors import ConfigError
+from rag.retrieval.filters import Filters
+from rag.retrieval.hybrid import Retrieved
+from rag.retrieval.passages import Passage, load_passages
+from rag.service.deps import HolderDep, MetricsDep, SettingsDep, UserDep
+from rag.service.schemas import RetrieverScore, SearchRequest, SearchResponse, SearchResult
+from rag.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["search"])
+
+
+@router.post("/search")
+def search(
+    body: SearchRequest,
+    request: Request,
+    settings: SettingsDep,
+    holder: HolderDep,
+    metrics: MetricsDep,
+    _: UserDep,
+) -> SearchResponse:
+    """Ranked chunks for a question, with each retriever's rank and score."""
+    check_limits(body, settings)
+    filters = Filters(
+        tuple(body.filters.doc_ids), body.filters.source_prefix, body.filters.metadata
+    )
+    with holder.acquire() as live:
+        outcome = live.retriever.search(body.question, body.top_k, body.mode, filters)
+        passages = load_passages(live.retriever.snapshot.store, [h.position for h in outcome.hits])
+        generation = live.generation
+    for stage, ms in outcome.timings_ms.items():
+        metrics.stages.labels(stage).observe(ms / 1000)
+    request.state.log_fields = {
+        "generation": generation,
+        "mode": outcome.mode.value,
+        "results": len(passages),
+        "stages_ms": _rounded(outcome.timings_ms),
+    }
+    results = [
+        _result(rank, hit, p)
+        for rank, (hit, p) in enumerate(zip(outcome.hits, passages, strict=True), start=1)
+    ]
+    return SearchResponse(
+        generation=generation,
+        mode=outcome.mode,
+        results=results,
+        timings_ms=_rounded(outcome.timings_ms),
+    )
+
+
+def check_limits(body: SearchRequest, settings: Settings) -> None:
+    limit = settings.retrieval.max_top_k
+    if body.top_k > limit:
+        raise ConfigError(
+            f"top_k={body.top_k} is over the limit of {limit}", f"ask for at most {limit} results"
+        )
+    chars = settings.service.max_question_chars
+    if len(body.question) > chars:
+        raise ConfigError(
+            f"question of {len(body.question)} characters is over {chars}", "shorten the question"
+        )
+
+
+def _result(rank: int, hit: Retrieved, passage: Passage) -> SearchResult:
+    return SearchResult(
+        rank=rank,
+        chunk_id=passage.chunk_id,
+        doc_id=passage.doc_id,
+        title=passage.title,
+        source=passage.source_path,
+        page_start=passage.page_start,
+        page_end=passage.page_end,
+        char_start=passage.char_start,
+        char_end=passage.char_end,
+        heading_path=list(passage.heading_path),
+        snippet=passage.text,
+        score=hit.score,
+        dense=RetrieverScore(rank=hit.dense.rank, score=hit.dense.score) if hit.dense else None,
+        sparse=RetrieverScore(rank=hit.sparse.rank, score=hit.sparse.score) if hit.sparse else None,
+        rerank_score=hit.rerank_score,
+    )
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {stage: round(ms, 3) for stage, ms in timings.items()}

@@ -1,0 +1,66 @@
+"""`rag search` and `rag serve` as real processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.ingest.test_cli import ENV, RAG, rag
+from tests.service_helpers import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_search_command(facts_index: Path) -> None:
+    text = rag("search", "how do insects tell each other where food is", "--index", facts_index)
+    assert text.returncode == 0, text.stderr
+    assert "bees.txt" in text.stdout.splitlines()[0]
+    done = rag(
+        "search", "moraines", "--index", facts_index, "--mode", "sparse", "--top-k", "1", "--json"
+    )
+    [hit] = json.loads(done.stdout)["results"]
+    assert hit["source"].endswith("glaciers.pdf") and hit["pages"] == [1, 2]  # one chunk, 2 pages
+    filtered = rag("search", "lava", "--index", facts_index, "--meta", "format=pdf", "--json")
+    assert {Path(r["source"]).name for r in json.loads(filtered.stdout)["results"]} == {
+        "glaciers.pdf"
+    }
+    bad = rag("search", "lava", "--index", facts_index, "--mode", "borda")
+    assert bad.returncode == 2 and "rrf, minmax, dense, sparse" in bad.stderr
+
+
+def test_serve_command_binds_loopback_without_keys(facts_index: Path) -> None:
+    port = free_port()
+    with subprocess.Popen(
+        [RAG, "serve", "--index", str(facts_index), "--host", "0.0.0.0", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+    ) as server:
+        try:
+            deadline = time.monotonic() + 120
+            ready = None
+            while time.monotonic() < deadline:
+                try:
+                    ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                    if ready.status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.5)
+            assert ready is not None and ready.json()["status"] == "ready"
+            hit = httpx.post(
+                f"http://127.0.0.1:{port}/v1/search",
+                timeout=30,
+                json={"question": "castling", "top_k": 1},
+            ).json()
+            assert hit["results"][0]["source"].endswith("chess.txt")
+        finally:
+            server.terminate()
+            output, _ = server.communicate(timeout=30)
+    assert "no API keys configured: binding to 127.0.0.1 instead of 0.0.0.0" in output
+    assert '"route": "/v1/search", "status": 200' in output
