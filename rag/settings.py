@@ -106,10 +106,27 @@ class RetrievalSettings(_Group):
     rrf_k: float = Field(60.0, ge=0, description="RRF constant on 1-based ranks.")
     dense_weight: float = Field(1.0, ge=0)
     sparse_weight: float = Field(1.0, ge=0)
-    reranker: str | None = Field(
-        None, description="CrossEncoder model name or path; None disables reranking."
+    reranker: str = Field(
+        "none", pattern="^(none|cross-encoder|llm)$", description="Reranking stage; off by default."
     )
-    rerank_candidates: int = Field(20, ge=1, le=200)
+    cross_encoder: str | None = Field(None, description="CrossEncoder model name or path.")
+    rerank_candidates: int = Field(
+        20, ge=1, le=200, description="Fused hits the reranker rescores (cross-encoder)."
+    )
+    # The 1.5B local model judges about 0.5 passage pairs/s here: only the top few.
+    llm_rerank_candidates: int = Field(4, ge=1, le=50)
+
+
+class LLMSettings(_Group):
+    """The local generator model (llama.cpp)."""
+
+    model_path: Path | None = Field(
+        None, description="A GGUF file; None means the packaged Qwen2.5-Coder-1.5B-Instruct."
+    )
+    context: int = Field(4096, ge=512, le=32768, description="Context window in tokens.")
+    threads: int = Field(0, ge=0, description="CPU threads; 0 means all cores.")
+    max_tokens: int = Field(256, ge=1, le=4096)
+    seed: int = 0
 
 
 class ServiceSettings(_Group):
@@ -147,6 +164,7 @@ class Settings(BaseSettings):
     dense: DenseSettings = DenseSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     service: ServiceSettings = ServiceSettings()
+    llm: LLMSettings = LLMSettings()
     ingest: IngestSettings = IngestSettings()
 
     def with_changes(self, **groups: dict[str, Any]) -> Settings:

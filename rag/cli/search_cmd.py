@@ -15,6 +15,7 @@ from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
+from rag.retrieval.rerank import make_reranker
 from rag.settings import load_settings
 
 HELP = """Search the index from the command line, as POST /v1/search does.
@@ -37,8 +38,8 @@ def add_search_parser(commands: Any) -> None:
     )
     parser.add_argument("question")
     add_common(parser)
-    parser.add_argument("--mode", default="rrf", help="rrf (default), minmax, dense or sparse")
-    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--mode", help="rrf (default), minmax, dense or sparse")
+    parser.add_argument("--top-k", type=int, help="results (default: retrieval.top_k, 10)")
     parser.add_argument(
         "--doc", action="append", default=[], metavar="ID", help="only this document (repeatable)"
     )
@@ -56,8 +57,9 @@ def add_search_parser(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, index_dir=args.index)
-    mode = FusionMode.parse(args.mode)
-    if not 1 <= args.top_k <= settings.retrieval.max_top_k:
+    mode = FusionMode.parse(args.mode or settings.retrieval.mode)
+    top_k = args.top_k or settings.retrieval.top_k
+    if not 1 <= top_k <= settings.retrieval.max_top_k:
         raise ConfigError(f"--top-k must be 1..{settings.retrieval.max_top_k}")
     filters = Filters(tuple(args.doc), args.source_prefix, _pairs(args.meta))
     snapshot = open_current(settings.index_dir)
@@ -68,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
             SentenceTransformerEmbedder(settings.embedding),
             settings.tokenizer,
             settings.retrieval,
+            make_reranker(settings),
         )
-        outcome = retriever.search(args.question, args.top_k, mode, filters)
+        outcome = retriever.search(args.question, top_k, mode, filters)
         passages = load_passages(snapshot.store, [h.position for h in outcome.hits])
     finally:
         snapshot.close()

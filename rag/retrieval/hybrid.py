@@ -105,7 +105,7 @@ class HybridRetriever:
 
     def _rerank(self, question: str, hits: list[Retrieved]) -> list[Retrieved]:
         assert self._reranker is not None
-        head = hits[: self._settings.rerank_candidates]
+        head = hits[: self._reranker.candidates]
         rows = self.snapshot.store.chunks_at([h.position for h in head])
         scores = self._reranker.score(question, [r["text"] for r in rows])
         rescored = [

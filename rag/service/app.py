@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.embedding import Embedder, SentenceTransformerEmbedder
-from rag.retrieval.rerank import CrossEncoderReranker, Reranker
+from rag.retrieval.rerank import make_reranker
 from rag.service import errors
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
@@ -38,9 +38,7 @@ def create_app(settings: Settings, embedder: EmbedderFactory = default_embedder)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = await run_in_threadpool(embedder, settings)
-        reranker: Reranker | None = None
-        if settings.retrieval.reranker:
-            reranker = CrossEncoderReranker(settings.retrieval.reranker, settings.embedding.device)
+        reranker = await run_in_threadpool(make_reranker, settings)
         holder = IndexHolder(settings, model, reranker)
         await run_in_threadpool(holder.try_reload)
         holder.watch()

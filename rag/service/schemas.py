@@ -27,8 +27,12 @@ class SearchFilters(_Strict):
 
 class SearchRequest(_Strict):
     question: str = Field(..., min_length=1, max_length=20000)
-    top_k: int = Field(10, ge=1, description="Results to return (at most retrieval.max_top_k).")
-    mode: FusionMode = Field(FusionMode.RRF, description="rrf, minmax, dense or sparse.")
+    top_k: int | None = Field(
+        None, ge=1, description="Results to return; default retrieval.top_k, at most max_top_k."
+    )
+    mode: FusionMode | None = Field(
+        None, description="rrf, minmax, dense or sparse; default retrieval.mode (rrf)."
+    )
     filters: SearchFilters = Field(default_factory=SearchFilters)
 
     @field_validator("question")

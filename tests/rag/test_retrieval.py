@@ -136,13 +136,9 @@ def test_cross_encoder_reranker_code_path(
         if (tokenizer_dir / name).exists():
             shutil.copy(tokenizer_dir / name, model_dir / name)
     assert CrossEncoder(str(model_dir)).predict([("a", "b")]).shape == (1,)
-    reranker = CrossEncoderReranker(str(model_dir))
+    reranker = CrossEncoderReranker(str(model_dir), candidates=4)
     hybrid = HybridRetriever(
-        snapshot,
-        real_embedder,
-        TokenizerSettings(),
-        RetrievalSettings(rerank_candidates=4),
-        reranker,
+        snapshot, real_embedder, TokenizerSettings(), RetrievalSettings(), reranker
     )
     outcome = hybrid.search("tides and the moon", 6, FusionMode.RRF)
     head = outcome.hits[:4]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from rag.errors import ConfigError
 from rag.retrieval.filters import Filters
+from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import Retrieved
 from rag.retrieval.passages import Passage, load_passages
 from rag.service.deps import HolderDep, MetricsDep, SettingsDep, UserDep
@@ -25,12 +26,14 @@ def search(
     _: UserDep,
 ) -> SearchResponse:
     """Ranked chunks for a question, with each retriever's rank and score."""
-    check_limits(body, settings)
+    top_k = body.top_k or settings.retrieval.top_k
+    mode = body.mode or FusionMode(settings.retrieval.mode)
+    check_limits(body.question, top_k, settings)
     filters = Filters(
         tuple(body.filters.doc_ids), body.filters.source_prefix, body.filters.metadata
     )
     with holder.acquire() as live:
-        outcome = live.retriever.search(body.question, body.top_k, body.mode, filters)
+        outcome = live.retriever.search(body.question, top_k, mode, filters)
         passages = load_passages(live.retriever.snapshot.store, [h.position for h in outcome.hits])
         generation = live.generation
     for stage, ms in outcome.timings_ms.items():
@@ -53,16 +56,16 @@ def search(
     )
 
 
-def check_limits(body: SearchRequest, settings: Settings) -> None:
+def check_limits(question: str, top_k: int, settings: Settings) -> None:
     limit = settings.retrieval.max_top_k
-    if body.top_k > limit:
+    if top_k > limit:
         raise ConfigError(
-            f"top_k={body.top_k} is over the limit of {limit}", f"ask for at most {limit} results"
+            f"top_k={top_k} is over the limit of {limit}", f"ask for at most {limit} results"
         )
     chars = settings.service.max_question_chars
-    if len(body.question) > chars:
+    if len(question) > chars:
         raise ConfigError(
-            f"question of {len(body.question)} characters is over {chars}", "shorten the question"
+            f"question of {len(question)} characters is over {chars}", "shorten the question"
         )
 
 

@@ -1,0 +1,1 @@
+"""Language models: the packaged local model, and what is built on it."""

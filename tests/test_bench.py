@@ -1,0 +1,46 @@
+"""Benchmarks are scripts, not timed tests: each runs once on a small size here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATASETS, ROOT, need
+
+pytestmark = pytest.mark.slow
+
+
+def test_search_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> None:
+    queries = need(DATASETS / "beir-scifact")
+    out = tmp_path / "search.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/search_latency.py"),
+            "--index",
+            str(facts_index),
+            "--queries",
+            str(queries),
+            "--n",
+            "5",
+            "--warmup",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    for mode in ("rrf", "minmax", "dense", "sparse"):
+        assert any(line.startswith(mode) for line in done.stdout.splitlines())
+    figures = json.loads(out.read_text())
+    assert figures["queries"] == 5
+    assert all(figures["http"][m]["p50_ms"] > 0 for m in ("rrf", "dense", "sparse", "minmax"))
