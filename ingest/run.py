@@ -65,7 +65,7 @@ def run_ingest(
                 old.manifest.check(settings, INGEST_FIELDS)
             plan = _plan(settings, options, old, report)
             if report.changed or _files_changed(old, plan):
-                _build(settings, options, old, plan, embedder(), report)
+                _build(settings, options, old, plan, embedder, report)
             else:
                 report.chunks_total = old.store.counts()["chunks"] if old else 0
         finally:
@@ -156,9 +156,38 @@ def _build(
     options: Options,
     old: Snapshot | None,
     plan: _Plan,
-    embedder: Embedder,
+    make_embedder: Callable[[], Embedder],
     report: IngestReport,
 ) -> None:
+    entries = [kept_entry(row, old) for row in plan.kept if old is not None]
+    if plan.new or old is None:  # the model loads only when there is text to embed
+        embedder = make_embedder()
+        entries += _new_entries(settings, options, old, plan, embedder, report)
+        dimension, max_tokens = embedder.dimension, embedder.max_tokens
+    else:
+        dimension = old.manifest.dimension
+        max_tokens = int(old.manifest.data["embedding"]["max_tokens"])
+    log.info("phase: writing")
+    number, folder = generations.start_partial(settings.index_dir)
+    files = sorted(plan.files.values(), key=lambda f: f.source_path)
+    report.chunks_total = write_generation(
+        folder, number, settings, files, entries, dimension, max_tokens
+    )
+    log.info("phase: switching")
+    generations.publish(settings.index_dir, folder)
+    generations.prune(settings.index_dir, settings.ingest.keep_generations)
+    report.generation = number
+    log.info("phase: done")
+
+
+def _new_entries(
+    settings: Settings,
+    options: Options,
+    old: Snapshot | None,
+    plan: _Plan,
+    embedder: Embedder,
+    report: IngestReport,
+) -> list[Entry]:
     log.info("phase: chunking")
     chunker = make_chunker(settings.chunking, embedder)
     new_chunks = [chunker.chunk(doc) for doc in _bar(plan.new, "chunking", options.progress)]
@@ -166,8 +195,7 @@ def _build(
     cache = _vector_cache(old, settings)
     log.info("phase: embedding")
     vectors = _embed_missing(embedder, [c for cs in new_chunks for c in cs], cache, options, report)
-    entries = [kept_entry(row, old) for row in plan.kept if old is not None]
-    entries += [
+    return [
         Entry(
             document_row(doc),
             [chunk_row(c) for c in chunks],
@@ -175,22 +203,6 @@ def _build(
         )
         for doc, chunks in zip(plan.new, new_chunks, strict=True)
     ]
-    log.info("phase: writing")
-    number, folder = generations.start_partial(settings.index_dir)
-    report.chunks_total = write_generation(
-        folder,
-        number,
-        settings,
-        sorted(plan.files.values(), key=lambda f: f.source_path),
-        entries,
-        embedder.dimension,
-        embedder.max_tokens,
-    )
-    log.info("phase: switching")
-    generations.publish(settings.index_dir, folder)
-    generations.prune(settings.index_dir, settings.ingest.keep_generations)
-    report.generation = number
-    log.info("phase: done")
 
 
 Vectors = npt.NDArray[np.float32]

@@ -5,11 +5,12 @@ One llama.cpp context serves one call at a time, so calls are serialised.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from rag.errors import ConfigError
 from rag.generation.model_file import packaged_model_path
@@ -42,6 +43,9 @@ class LocalLLM:
         self._max_tokens = settings.max_tokens
         self.name = path.name
 
+    def close(self) -> None:
+        self._llm.close()
+
     def chat(self, messages: Sequence[Message], max_tokens: int | None = None) -> str:
         with self._lock:
             result = self._llm.create_chat_completion(
@@ -50,20 +54,32 @@ class LocalLLM:
         return str(result["choices"][0]["message"]["content"] or "")
 
     def yes_probability(self, messages: Sequence[Message]) -> float:
-        """P(first answer token is "yes") among yes and no, from the next-token logits."""
+        """P(the answer's first token is yes), among yes and no, from the next-token logits.
+
+        llama-cpp-python reports logprobs only when it keeps logits for every
+        prompt token (gigabytes for a long prompt), so the prompt is evaluated
+        directly and only the last position's logits are read.
+        """
+        prompt = chatml(messages)
         with self._lock:
-            result = self._llm.create_chat_completion(
-                messages=list(messages),
-                max_tokens=1,
-                temperature=0.0,
-                logprobs=True,
-                top_logprobs=20,
-            )
-        content = result["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
-        yes = no = 0.0
-        for entry in content:
-            word = entry["token"].strip().lower()
-            if word in ("yes", "no"):
-                p = math.exp(entry["logprob"])
-                yes, no = (yes + p, no) if word == "yes" else (yes, no + p)
-        return yes / (yes + no) if yes + no > 0 else 0.5
+            tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            self._llm.reset()
+            self._llm.eval(tokens)
+            last = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._llm.n_vocab(),))
+            logits = np.array(last, dtype=np.float64)
+        yes = _first_tokens(self._llm, ("yes", "Yes", " yes", " Yes", "YES"))
+        no = _first_tokens(self._llm, ("no", "No", " no", " No", "NO"))
+        top = logits.max()
+        p_yes = np.exp(logits[yes] - top).sum()
+        p_no = np.exp(logits[no] - top).sum()
+        return float(p_yes / (p_yes + p_no))
+
+
+def chatml(messages: Sequence[Message]) -> str:
+    """Qwen's chat format, ending where the assistant's answer begins."""
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return turns + "<|im_start|>assistant\n"
+
+
+def _first_tokens(llm: Any, words: Sequence[str]) -> list[int]:
+    return sorted({llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words})

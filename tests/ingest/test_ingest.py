@@ -84,8 +84,8 @@ def test_rerun_on_unchanged_folder_does_no_model_work(corpus: Path, tmp_path: Pa
     assert fake.calls == 0
     touched = corpus / "ships.txt"
     touched.write_text(touched.read_text())  # new mtime, same bytes
-    report = ingest(settings, corpus, embedder=fake)
-    assert (report.updated, report.unchanged, fake.calls) == (0, 3, 0)
+    report = run_ingest(settings, Options([corpus]), lambda: pytest.fail("model loaded"))
+    assert (report.updated, report.unchanged) == (0, 3)
 
 
 def test_changed_file_is_rechunked_and_only_new_text_embedded(corpus: Path, tmp_path: Path) -> None:
