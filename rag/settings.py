@@ -129,6 +129,29 @@ class LLMSettings(_Group):
     seed: int = 0
 
 
+class AnswerSettings(_Group):
+    generator: str = Field("local", pattern="^(local|extractive)$")
+    passages: int = Field(
+        4,
+        ge=1,
+        le=20,
+        description="Passages shown to the generator (prompt length dominates "
+        "answer time: about 130 prompt tokens/s with the local model here).",
+    )
+    min_relevance: float = Field(
+        0.25,
+        ge=-1,
+        le=1,
+        description="Refuse without generating when the best passage's "
+        "cosine similarity to the question is below this.",
+    )
+    support_threshold: float = Field(
+        0.5, ge=0, le=1, description="A sentence is supported when its judge score reaches this."
+    )
+    drop_unsupported: bool = Field(False, description="Drop unsupported sentences (else flag).")
+    max_tokens: int = Field(200, ge=16, le=2048)
+
+
 class ServiceSettings(_Group):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
@@ -165,6 +188,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     service: ServiceSettings = ServiceSettings()
     llm: LLMSettings = LLMSettings()
+    answer: AnswerSettings = AnswerSettings()
     ingest: IngestSettings = IngestSettings()
 
     def with_changes(self, **groups: dict[str, Any]) -> Settings:

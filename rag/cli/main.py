@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.cli import exit_codes
+from rag.cli.ask_cmd import add_ask_parser
 from rag.cli.index_cmd import add_index_parser
 from rag.cli.ingest_cmd import add_ingest_parser
 from rag.cli.search_cmd import add_search_parser
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ingest_parser(commands)
     add_index_parser(commands)
     add_search_parser(commands)
+    add_ask_parser(commands)
     add_serve_parser(commands)
     return parser
 

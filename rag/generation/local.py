@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,22 @@ class LocalLLM:
                 messages=list(messages), max_tokens=max_tokens or self._max_tokens, temperature=0.0
             )
         return str(result["choices"][0]["message"]["content"] or "")
+
+    def chat_stream(
+        self, messages: Sequence[Message], max_tokens: int | None = None
+    ) -> Iterator[str]:
+        """The reply piece by piece as it is generated (the model is held meanwhile)."""
+        with self._lock:
+            chunks = self._llm.create_chat_completion(
+                messages=list(messages),
+                max_tokens=max_tokens or self._max_tokens,
+                temperature=0.0,
+                stream=True,
+            )
+            for chunk in chunks:
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield str(piece)
 
     def yes_probability(self, messages: Sequence[Message]) -> float:
         """P(the answer's first token is yes), among yes and no, from the next-token logits.

@@ -15,13 +15,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
+from rag.answer.build import LazyLLM
 from rag.embedding import Embedder, SentenceTransformerEmbedder
 from rag.retrieval.rerank import make_reranker
 from rag.service import errors
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
-from rag.service.routes import admin, documents, health, search
+from rag.service.routes import admin, documents, health, query, search
 from rag.settings import Settings
 
 log = logging.getLogger("rag.service")
@@ -40,11 +41,14 @@ def create_app(settings: Settings, embedder: EmbedderFactory = default_embedder)
         model = await run_in_threadpool(embedder, settings)
         reranker = await run_in_threadpool(make_reranker, settings)
         holder = IndexHolder(settings, model, reranker)
+        app.state.embedder = model
+        app.state.llm = LazyLLM(settings)
         await run_in_threadpool(holder.try_reload)
         holder.watch()
         app.state.holder = holder
         yield
         holder.close()
+        app.state.llm.close()
 
     app = FastAPI(
         title="rag",
@@ -55,7 +59,7 @@ def create_app(settings: Settings, embedder: EmbedderFactory = default_embedder)
     app.state.settings = settings
     app.state.metrics = metrics
     errors.install(app)
-    for module in (health, search, documents, admin):
+    for module in (health, search, query, documents, admin):
         app.include_router(module.router)
 
     @app.get("/metrics", include_in_schema=False)

@@ -43,6 +43,24 @@ class SearchRequest(_Strict):
         return value
 
 
+class QueryRequest(_Strict):
+    question: str = Field(..., min_length=1, max_length=20000)
+    top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the generator.")
+    mode: FusionMode | None = Field(None, description="Retrieval fusion mode.")
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    generator: str | None = Field(
+        None, pattern="^(local|extractive)$", description="local LLM or extractive (no LLM)."
+    )
+    stream: bool = Field(False, description="Server-sent events: tokens, then the answer.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is blank: send the text of a question")
+        return value
+
+
 class RetrieverScore(BaseModel):
     rank: int
     score: float

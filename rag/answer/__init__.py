@@ -1,0 +1,1 @@
+"""Grounded answers: prompt, generate, parse citations, verify, refuse."""

@@ -1,0 +1,163 @@
+"""From a question to a grounded, checked answer, or a refusal.
+
+1. Retrieve; refuse without generating when nothing relevant enough came back
+   (best passage's cosine below `answer.min_relevance`).
+2. Generate with numbered passages; a model reply of "I don't know" refuses.
+3. Parse citations: markers naming passages not shown are removed and reported.
+4. Verify each sentence against the passages it cites; unsupported sentences
+   are flagged (or dropped, by setting). No supported sentence: refuse.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from rag.answer.citations import parse_answer, render
+from rag.answer.generators import Generator
+from rag.answer.prompt import is_refusal
+from rag.answer.verify import SupportJudge, Verdict, supporting_span, verify
+from rag.index.terms import TermAnalyzer
+from rag.retrieval.filters import Filters
+from rag.retrieval.fusion import FusionMode
+from rag.retrieval.hybrid import HybridRetriever, Retrieved
+from rag.retrieval.passages import Passage, load_passages
+from rag.settings import AnswerSettings
+
+NOT_FOUND = "The documents do not contain an answer to this question."
+
+
+@dataclass(frozen=True)
+class Citation:
+    marker: int
+    passage: Passage
+    span_start: int  # character span of the supporting text in the document
+    span_end: int
+    supporting_text: str
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    reason: str | None
+    citations: list[Citation]
+    verdicts: list[Verdict]
+    passages: list[Passage]
+    hits: list[Retrieved]
+    invalid_markers: list[int]
+    draft: str
+    generator: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Answerer:
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        generator: Generator,
+        judge: SupportJudge,
+        analyzer: TermAnalyzer,
+        settings: AnswerSettings,
+    ) -> None:
+        self._retriever = retriever
+        self._generator = generator
+        self._judge = judge
+        self._analyzer = analyzer
+        self._settings = settings
+
+    def answer(
+        self, question: str, mode: FusionMode = FusionMode.RRF, filters: Filters | None = None
+    ) -> Answer:
+        result = None
+        for event in self.stream(question, mode, filters):
+            if isinstance(event, Answer):
+                result = event
+        assert result is not None
+        return result
+
+    def stream(
+        self, question: str, mode: FusionMode = FusionMode.RRF, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Answer text pieces as they are generated, then the checked `Answer`."""
+        clock: dict[str, float] = {}
+        started = time.perf_counter()
+        outcome = self._retriever.search(question, self._settings.passages, mode, filters)
+        hits = outcome.hits
+        passages = load_passages(self._retriever.snapshot.store, [h.position for h in hits])
+        clock["retrieve"] = _ms(started)
+        result = Answer(
+            question,
+            NOT_FOUND,
+            True,
+            None,
+            [],
+            [],
+            passages,
+            hits,
+            [],
+            "",
+            self._generator.name,
+            clock,
+        )
+        best = max((h.dense.score for h in hits if h.dense), default=-1.0)
+        if not passages or best < self._settings.min_relevance:
+            result.reason = f"no passage is relevant enough (best similarity {best:.2f})"
+            yield result
+            return
+        started = time.perf_counter()
+        pieces = []
+        for piece in self._generator.stream(question, passages):
+            clock.setdefault("first_token", _ms(started))
+            pieces.append(piece)
+            yield piece
+        result.draft = "".join(pieces)
+        clock["generate"] = _ms(started)
+        if is_refusal(result.draft):
+            result.reason = "the generator found no answer in the passages"
+        else:
+            started = time.perf_counter()
+            self._check(result)
+            clock["verify"] = _ms(started)
+        yield result
+
+    def _check(self, result: Answer) -> None:
+        parsed = parse_answer(result.draft, len(result.passages))
+        result.invalid_markers = list(parsed.invalid)
+        result.verdicts = verify(
+            parsed.sentences,
+            result.passages,
+            self._judge,
+            self._analyzer,
+            self._settings.support_threshold,
+        )
+        kept = [v for v in result.verdicts if v.supported or not self._settings.drop_unsupported]
+        if not any(v.supported for v in kept):
+            result.reason = "no sentence of the draft is supported by the passages it cites"
+            return
+        result.refused = False
+        result.answer = render([v.sentence for v in kept])
+        result.citations = self._citations(kept, result.passages)
+
+    def _citations(self, verdicts: list[Verdict], passages: list[Passage]) -> list[Citation]:
+        citations: dict[int, Citation] = {}
+        for verdict in verdicts:
+            for marker in verdict.sentence.markers:
+                if marker in citations:
+                    continue
+                passage = passages[marker - 1]
+                start, end = supporting_span(verdict.sentence.text, passage.text, self._analyzer)
+                citations[marker] = Citation(
+                    marker,
+                    passage,
+                    passage.char_start + start,
+                    passage.char_start + end,
+                    passage.text[start:end],
+                )
+        return [citations[m] for m in sorted(citations)]
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)

@@ -1,0 +1,56 @@
+"""Assembling an `Answerer` from settings: generator, judge, retriever."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from rag.answer.answerer import Answerer
+from rag.answer.generators import ExtractiveGenerator, Generator, LocalGenerator
+from rag.answer.verify import LLMSupportJudge
+from rag.embedding import Embedder
+from rag.generation.local import LocalLLM
+from rag.index.terms import TermAnalyzer
+from rag.retrieval.hybrid import HybridRetriever
+from rag.settings import Settings
+
+
+class LazyLLM:
+    """The local model, loaded on first use: an extractive answer whose sentences
+    are quotations never needs it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def model(self) -> LocalLLM:
+        return LocalLLM(self._settings.llm)
+
+    def close(self) -> None:
+        if "model" in self.__dict__:
+            self.model.close()
+
+
+class LazyJudge:
+    def __init__(self, llm: LazyLLM) -> None:
+        self._llm = llm
+
+    def support(self, claim: str, passage: str) -> float:
+        return LLMSupportJudge(self._llm.model).support(claim, passage)
+
+
+def make_generator(settings: Settings, embedder: Embedder, llm: LazyLLM) -> Generator:
+    if settings.answer.generator == "extractive":
+        return ExtractiveGenerator(embedder)
+    return LocalGenerator(llm.model, settings.answer.max_tokens)
+
+
+def make_answerer(
+    settings: Settings, retriever: HybridRetriever, embedder: Embedder, llm: LazyLLM
+) -> Answerer:
+    return Answerer(
+        retriever,
+        make_generator(settings, embedder, llm),
+        LazyJudge(llm),
+        TermAnalyzer(settings.tokenizer),
+        settings.answer,
+    )

@@ -1,0 +1,73 @@
+"""Generators: question + numbered passages -> answer text with [n] markers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from rag.answer.prompt import REFUSAL, answer_messages
+from rag.embedding import Embedder
+from rag.generation.local import LocalLLM
+from rag.retrieval.passages import Passage
+
+
+class Generator(Protocol):
+    name: str
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        """Pieces of the answer text, citing passages by their 1-based number."""
+        ...
+
+
+class LocalGenerator:
+    name = "local"
+
+    def __init__(self, llm: LocalLLM, max_tokens: int) -> None:
+        self._llm = llm
+        self._max_tokens = max_tokens
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield from self._llm.chat_stream(answer_messages(question, passages), self._max_tokens)
+
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+class ExtractiveGenerator:
+    """No LLM: the passage sentences closest to the question, verbatim, each cited."""
+
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, sentences: int = 2, min_similarity: float = 0.3):
+        self._embedder = embedder
+        self._count = sentences
+        self._min = min_similarity
+
+    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        yield self.generate(question, passages)
+
+    def generate(self, question: str, passages: Sequence[Passage]) -> str:
+        candidates = [
+            (n, s.strip())
+            for n, p in enumerate(passages, start=1)
+            for s in _SENTENCE.findall(p.text)
+            if len(s.split()) >= 4
+        ]
+        if not candidates:
+            return REFUSAL
+        vectors = self._embedder.embed([question] + [s for _, s in candidates])
+        similarity = vectors[1:] @ vectors[0]
+        best = [i for i in np.argsort(-similarity)[: self._count] if similarity[i] >= self._min]
+        if not best:
+            return REFUSAL
+        chosen = sorted(best)  # keep document order
+        return " ".join(_cited(*candidates[i]) for i in chosen)
+
+
+def _cited(number: int, sentence: str) -> str:
+    if sentence[-1] in ".!?":
+        return f"{sentence[:-1]} [{number}]{sentence[-1]}"
+    return f"{sentence} [{number}]."

@@ -1,0 +1,85 @@
+"""POST /v1/query: a grounded, cited answer; streamed as server-sent events on request."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from rag.answer.answerer import Answer
+from rag.answer.build import make_answerer
+from rag.answer.serialize import answer_data
+from rag.errors import RagError
+from rag.retrieval.filters import Filters
+from rag.retrieval.fusion import FusionMode
+from rag.service.deps import HolderDep, SettingsDep, UserDep
+from rag.service.holder import IndexHolder
+from rag.service.routes.search import check_limits
+from rag.service.schemas import QueryRequest
+from rag.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["answers"])
+log = logging.getLogger("rag.service")
+
+
+@router.post("/query", response_model=None)
+def query(
+    body: QueryRequest, request: Request, settings: SettingsDep, holder: HolderDep, _: UserDep
+) -> JSONResponse | StreamingResponse:
+    """Answer from the documents: every sentence cited and checked, or a refusal.
+
+    With `"stream": true` the reply is `text/event-stream`: `token` events carry
+    the text as it is generated, then one `answer` event carries the whole checked
+    answer (the same JSON as without streaming).
+    """
+    changes: dict[str, Any] = {"passages": body.top_k or settings.answer.passages}
+    if body.generator:
+        changes["generator"] = body.generator
+    settings = settings.with_changes(answer=changes)
+    check_limits(body.question, settings.answer.passages, settings)
+    mode = body.mode or FusionMode(settings.retrieval.mode)
+    filters = Filters(
+        tuple(body.filters.doc_ids), body.filters.source_prefix, body.filters.metadata
+    )
+    events = _events(request, settings, holder, body.question, mode, filters)
+    if body.stream:
+        return StreamingResponse(_sse(events), media_type="text/event-stream")
+    answer = [e for e in events if isinstance(e, Answer)][-1]
+    request.state.log_fields = {"refused": answer.refused, "stages_ms": answer.timings_ms}
+    return JSONResponse(answer_data(answer))
+
+
+def _events(
+    request: Request,
+    settings: Settings,
+    holder: IndexHolder,
+    question: str,
+    mode: FusionMode,
+    filters: Filters,
+) -> Iterator[str | Answer]:
+    state = request.app.state
+    with holder.acquire() as live:
+        answerer = make_answerer(settings, live.retriever, state.embedder, state.llm)
+        yield from answerer.stream(question, mode, filters)
+
+
+def _sse(events: Iterator[str | Answer]) -> Iterator[str]:
+    try:
+        for event in events:
+            if isinstance(event, Answer):
+                yield _frame("answer", answer_data(event))
+            else:
+                yield _frame("token", {"text": event})
+    except RagError as error:
+        yield _frame("error", {"error": str(error)})
+    except Exception:
+        log.exception("unexpected error while streaming an answer")
+        yield _frame("error", {"error": "internal error"})
+
+
+def _frame(kind: str, data: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps(data)}\n\n"

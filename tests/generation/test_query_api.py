@@ -1,0 +1,64 @@
+"""POST /v1/query over real HTTP: JSON and server-sent events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.embedding import SentenceTransformerEmbedder
+from rag.settings import build_settings
+from tests.service_helpers import running_service
+
+
+def events(text: str) -> list[tuple[str, dict[str, object]]]:
+    parsed = []
+    for block in text.strip().split("\n\n"):
+        kind = block.split("\n")[0].removeprefix("event: ")
+        data = json.loads(block.split("\n")[1].removeprefix("data: "))
+        parsed.append((kind, data))
+    return parsed
+
+
+def test_extractive_answer_json_and_stream(
+    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    settings = build_settings({"index_dir": facts_index}, use_env=False)
+    with running_service(settings, real_embedder) as client:
+        body = {"question": "Which animal uses a waggle dance?", "generator": "extractive"}
+        answer = client.post("/v1/query", json=body).json()
+        assert answer["refused"] is False and "waggle dance" in answer["answer"]
+        assert answer["citations"][0]["source"].endswith("bees.txt")
+        assert answer["sentences"][0]["supported"] is True
+        streamed = client.post("/v1/query", json={**body, "stream": True})
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        kinds = [kind for kind, _ in events(streamed.text)]
+        assert kinds[0] == "token" and kinds[-1] == "answer"
+        assert events(streamed.text)[-1][1]["answer"] == answer["answer"]
+        refused = client.post(
+            "/v1/query", json={"question": "Who won the 1998 world cup?", "generator": "extractive"}
+        ).json()
+        assert refused["refused"] is True and refused["citations"] == []
+        bad = client.post("/v1/query", json={"question": "x", "generator": "gpt-9"})
+        assert bad.status_code == 422
+
+
+@pytest.mark.slow
+def test_local_model_streams_tokens_then_a_checked_answer(
+    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    settings = build_settings({"index_dir": facts_index}, use_env=False)
+    with running_service(settings, real_embedder) as client:
+        streamed = client.post(
+            "/v1/query", json={"question": "What causes ocean tides?", "stream": True, "top_k": 3}
+        )
+        parsed = events(streamed.text)
+        tokens = [data["text"] for kind, data in parsed if kind == "token"]
+        assert len(tokens) > 3
+        kind, final = parsed[-1]
+        assert kind == "answer" and final["refused"] is False
+        assert "Moon" in final["answer"] and final["draft"] == "".join(tokens)
+        assert final["citations"][0]["source"].endswith("tides.txt")
+        timings = final["timings_ms"]
+        assert 0 < timings["first_token"] <= timings["generate"]
