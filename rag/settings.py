@@ -130,7 +130,11 @@ class LLMSettings(_Group):
 
 
 class AnswerSettings(_Group):
-    generator: str = Field("local", pattern="^(local|extractive)$")
+    generator: str = Field(
+        "local",
+        pattern="^(local|openai|extractive)$",
+        description="local LLM, an OpenAI-compatible server, or extractive (no LLM).",
+    )
     passages: int = Field(
         4,
         ge=1,
@@ -150,6 +154,15 @@ class AnswerSettings(_Group):
     )
     drop_unsupported: bool = Field(False, description="Drop unsupported sentences (else flag).")
     max_tokens: int = Field(200, ge=16, le=2048)
+
+
+class OpenAISettings(_Group):
+    """An OpenAI-compatible chat server: vLLM, Ollama, a llama.cpp server, a hosted API."""
+
+    base_url: str = Field("http://127.0.0.1:8080/v1", description="Up to and including /v1.")
+    model: str = "default"
+    api_key: str | None = Field(None, description="Sent as a bearer token; never logged.")
+    timeout_s: float = Field(60.0, gt=0, description="Per request; no answer hangs longer.")
 
 
 class ServiceSettings(_Group):
@@ -189,6 +202,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
+    openai: OpenAISettings = OpenAISettings()
     ingest: IngestSettings = IngestSettings()
 
     def with_changes(self, **groups: dict[str, Any]) -> Settings:

@@ -51,6 +51,7 @@ class Answer:
     draft: str
     generator: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    fallback_reason: str | None = None
 
 
 class Answerer:
@@ -115,6 +116,8 @@ class Answerer:
             yield piece
         result.draft = "".join(pieces)
         clock["generate"] = _ms(started)
+        result.generator = self._generator.name
+        result.fallback_reason = getattr(self._generator, "fallback_reason", None)
         if is_refusal(result.draft):
             result.reason = "the generator found no answer in the passages"
         else:

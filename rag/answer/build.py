@@ -6,6 +6,7 @@ from functools import cached_property
 
 from rag.answer.answerer import Answerer
 from rag.answer.generators import ExtractiveGenerator, Generator, LocalGenerator
+from rag.answer.remote import FallbackGenerator, OpenAIGenerator
 from rag.answer.verify import LLMSupportJudge
 from rag.embedding import Embedder
 from rag.generation.local import LocalLLM
@@ -39,8 +40,12 @@ class LazyJudge:
 
 
 def make_generator(settings: Settings, embedder: Embedder, llm: LazyLLM) -> Generator:
+    extractive = ExtractiveGenerator(embedder)
     if settings.answer.generator == "extractive":
-        return ExtractiveGenerator(embedder)
+        return extractive
+    if settings.answer.generator == "openai":
+        remote = OpenAIGenerator(settings.openai, settings.answer.max_tokens)
+        return FallbackGenerator(remote, extractive)
     return LocalGenerator(llm.model, settings.answer.max_tokens)
 
 

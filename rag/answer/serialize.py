@@ -58,5 +58,6 @@ def answer_data(answer: Answer) -> dict[str, Any]:
         "passages": [passage_data(n, p) for n, p in enumerate(answer.passages, start=1)],
         "draft": answer.draft,
         "generator": answer.generator,
+        "fallback_reason": answer.fallback_reason,
         "timings_ms": answer.timings_ms,
     }

@@ -40,8 +40,8 @@ def add_ask_parser(commands: Any) -> None:
     add_common(parser)
     parser.add_argument(
         "--generator",
-        choices=["local", "extractive"],
-        help="local LLM (default) or extractive (no LLM)",
+        choices=["local", "openai", "extractive"],
+        help="local LLM (default), OpenAI-compatible server (openai.*), or extractive",
     )
     parser.add_argument("--mode", help="retrieval fusion: rrf (default), minmax, dense, sparse")
     parser.add_argument("--json", action="store_true", help="print the whole answer as JSON")

@@ -49,7 +49,9 @@ class QueryRequest(_Strict):
     mode: FusionMode | None = Field(None, description="Retrieval fusion mode.")
     filters: SearchFilters = Field(default_factory=SearchFilters)
     generator: str | None = Field(
-        None, pattern="^(local|extractive)$", description="local LLM or extractive (no LLM)."
+        None,
+        pattern="^(local|openai|extractive)$",
+        description="local LLM, the configured OpenAI-compatible server, or extractive.",
     )
     stream: bool = Field(False, description="Server-sent events: tokens, then the answer.")
 

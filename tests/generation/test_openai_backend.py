@@ -1,0 +1,117 @@
+"""The OpenAI-compatible backend against a real server on loopback (llama.cpp's
+own server with the packaged model), and its fallback when the server fails."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.answer.answerer import Answer
+from rag.answer.build import LazyLLM, make_answerer
+from rag.embedding import SentenceTransformerEmbedder
+from rag.generation.model_file import packaged_model_path
+from rag.index.snapshot import open_current
+from rag.retrieval.hybrid import HybridRetriever
+from rag.settings import Settings, build_settings
+from tests.service_helpers import free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def openai_server() -> Iterator[str]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(packaged_model_path()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+    ]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        try:
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def ask(settings: Settings, embedder: SentenceTransformerEmbedder, question: str) -> Answer:
+    snapshot = open_current(settings.index_dir)
+    try:
+        retriever = HybridRetriever(snapshot, embedder, settings.tokenizer, settings.retrieval)
+        llm = LazyLLM(settings)
+        answer = make_answerer(settings, retriever, embedder, llm).answer(question)
+        llm.close()
+        return answer
+    finally:
+        snapshot.close()
+
+
+def settings_for(index: Path, base_url: str, timeout: float = 60.0) -> Settings:
+    return build_settings(
+        {
+            "index_dir": index,
+            "answer": {"generator": "openai"},
+            "openai": {"base_url": base_url, "timeout_s": timeout},
+        },
+        use_env=False,
+    )
+
+
+def test_answers_through_a_real_openai_compatible_server(
+    openai_server: str, facts_index: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    answer = ask(
+        settings_for(facts_index, openai_server), real_embedder, "What causes ocean tides?"
+    )
+    assert answer.generator == "openai" and answer.fallback_reason is None
+    assert not answer.refused and "Moon" in answer.answer
+    assert answer.citations[0].passage.source_path.endswith("tides.txt")
+
+
+def test_server_down_falls_back_to_extractive_with_the_reason(
+    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    answer = ask(settings_for(facts_index, down), real_embedder, "What causes ocean tides?")
+    assert answer.generator == "extractive"
+    assert "ConnectError" in (answer.fallback_reason or "")
+    assert not answer.refused and "Moon" in answer.answer
+
+
+def test_hanging_server_times_out_and_falls_back(
+    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        started = time.monotonic()
+        answer = ask(
+            settings_for(facts_index, url, timeout=1.0), real_embedder, "What causes ocean tides?"
+        )
+    assert time.monotonic() - started < 30
+    assert "timed out after 1.0 s" in (answer.fallback_reason or "")
+    assert answer.generator == "extractive"
