@@ -153,6 +153,9 @@ class AnswerSettings(_Group):
         0.5, ge=0, le=1, description="A sentence is supported when its judge score reaches this."
     )
     drop_unsupported: bool = Field(False, description="Drop unsupported sentences (else flag).")
+    query_transform: str = Field(
+        "none", pattern="^(none|multi-query|hyde)$", description="LLM query rewriting."
+    )
     max_tokens: int = Field(200, ge=16, le=2048)
 
 

@@ -23,6 +23,7 @@ from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever, Retrieved
 from rag.retrieval.passages import Passage, load_passages
+from rag.retrieval.rewrite import QueryTransform
 from rag.settings import AnswerSettings
 
 NOT_FOUND = "The documents do not contain an answer to this question."
@@ -62,7 +63,9 @@ class Answerer:
         judge: SupportJudge,
         analyzer: TermAnalyzer,
         settings: AnswerSettings,
+        transform: QueryTransform | None = None,
     ) -> None:
+        self._transform = transform
         self._retriever = retriever
         self._generator = generator
         self._judge = judge
@@ -85,7 +88,9 @@ class Answerer:
         """Answer text pieces as they are generated, then the checked `Answer`."""
         clock: dict[str, float] = {}
         started = time.perf_counter()
-        outcome = self._retriever.search(question, self._settings.passages, mode, filters)
+        outcome = self._retriever.search(
+            question, self._settings.passages, mode, filters, self._transform
+        )
         hits = outcome.hits
         passages = load_passages(self._retriever.snapshot.store, [h.position for h in hits])
         clock["retrieve"] = _ms(started)

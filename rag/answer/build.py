@@ -7,6 +7,7 @@ from functools import cached_property
 from rag.answer.answerer import Answerer
 from rag.answer.generators import ExtractiveGenerator, Generator, LocalGenerator
 from rag.answer.remote import FallbackGenerator, OpenAIGenerator
+from rag.answer.transforms import make_transform
 from rag.answer.verify import LLMSupportJudge
 from rag.embedding import Embedder
 from rag.generation.local import LocalLLM
@@ -52,10 +53,14 @@ def make_generator(settings: Settings, embedder: Embedder, llm: LazyLLM) -> Gene
 def make_answerer(
     settings: Settings, retriever: HybridRetriever, embedder: Embedder, llm: LazyLLM
 ) -> Answerer:
+    transform = None
+    if settings.answer.query_transform != "none":
+        transform = make_transform(settings.answer.query_transform, llm.model)
     return Answerer(
         retriever,
         make_generator(settings, embedder, llm),
         LazyJudge(llm),
         TermAnalyzer(settings.tokenizer),
         settings.answer,
+        transform,
     )

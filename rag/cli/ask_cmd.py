@@ -44,12 +44,22 @@ def add_ask_parser(commands: Any) -> None:
         help="local LLM (default), OpenAI-compatible server (openai.*), or extractive",
     )
     parser.add_argument("--mode", help="retrieval fusion: rrf (default), minmax, dense, sparse")
+    parser.add_argument(
+        "--transform",
+        choices=["none", "multi-query", "hyde"],
+        help="LLM query rewriting before retrieval (default none)",
+    )
     parser.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, index_dir=args.index, answer__generator=args.generator)
+    settings = load_settings(
+        args.config,
+        index_dir=args.index,
+        answer__generator=args.generator,
+        answer__query_transform=args.transform,
+    )
     mode = FusionMode.parse(args.mode or settings.retrieval.mode)
     snapshot = open_current(settings.index_dir)
     try:

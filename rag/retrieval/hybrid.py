@@ -59,7 +59,12 @@ class HybridRetriever:
         self._transform = transform or Unchanged()
 
     def search(
-        self, question: str, top_k: int, mode: FusionMode, filters: Filters | None = None
+        self,
+        question: str,
+        top_k: int,
+        mode: FusionMode,
+        filters: Filters | None = None,
+        transform: QueryTransform | None = None,
     ) -> SearchOutcome:
         clock = Stopwatch()
         with clock.stage("filter"):
@@ -67,7 +72,9 @@ class HybridRetriever:
         n = max(self._settings.candidates, top_k)
         dense: list[list[Hit]] = []
         sparse: list[list[Hit]] = []
-        for query in self._transform.queries(question):
+        with clock.stage("transform"):
+            queries = (transform or self._transform).queries(question)
+        for query in queries:
             if mode is not FusionMode.SPARSE:
                 with clock.stage("embed"):
                     vector = self._dense.embed(query)

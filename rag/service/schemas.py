@@ -43,6 +43,11 @@ class SearchRequest(_Strict):
         return value
 
 
+class Turn(_Strict):
+    role: str = Field(..., pattern="^(user|assistant)$")
+    content: str = Field(..., max_length=20000)
+
+
 class QueryRequest(_Strict):
     question: str = Field(..., min_length=1, max_length=20000)
     top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the generator.")
@@ -54,6 +59,14 @@ class QueryRequest(_Strict):
         description="local LLM, the configured OpenAI-compatible server, or extractive.",
     )
     stream: bool = Field(False, description="Server-sent events: tokens, then the answer.")
+    query_transform: str | None = Field(
+        None, pattern="^(none|multi-query|hyde)$", description="LLM query rewriting."
+    )
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Earlier turns; the question is condensed into a standalone one first.",
+    )
 
     @field_validator("question")
     @classmethod

@@ -62,3 +62,26 @@ def test_local_model_streams_tokens_then_a_checked_answer(
         assert final["citations"][0]["source"].endswith("tides.txt")
         timings = final["timings_ms"]
         assert 0 < timings["first_token"] <= timings["generate"]
+
+
+@pytest.mark.slow
+def test_follow_up_question_is_condensed_with_history(
+    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    settings = build_settings({"index_dir": facts_index}, use_env=False)
+    history = [
+        {"role": "user", "content": "Tell me about ocean tides."},
+        {"role": "assistant", "content": "Tides are the rise and fall of the sea."},
+    ]
+    with running_service(settings, real_embedder) as client:
+        answer = client.post(
+            "/v1/query",
+            json={
+                "question": "What causes them?",
+                "history": history,
+                "generator": "extractive",
+            },
+        ).json()
+    assert "tide" in answer["question"].lower()
+    assert answer["refused"] is False
+    assert answer["citations"][0]["source"].endswith("tides.txt")

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from rag.answer.answerer import Answer
 from rag.answer.build import make_answerer
 from rag.answer.serialize import answer_data
+from rag.answer.transforms import condense
 from rag.errors import RagError
 from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
@@ -39,13 +40,19 @@ def query(
     changes: dict[str, Any] = {"passages": body.top_k or settings.answer.passages}
     if body.generator:
         changes["generator"] = body.generator
+    if body.query_transform:
+        changes["query_transform"] = body.query_transform
     settings = settings.with_changes(answer=changes)
     check_limits(body.question, settings.answer.passages, settings)
     mode = body.mode or FusionMode(settings.retrieval.mode)
     filters = Filters(
         tuple(body.filters.doc_ids), body.filters.source_prefix, body.filters.metadata
     )
-    events = _events(request, settings, holder, body.question, mode, filters)
+    question = body.question
+    if body.history:
+        history = [{"role": t.role, "content": t.content} for t in body.history]
+        question = condense(question, history, request.app.state.llm.model)
+    events = _events(request, settings, holder, question, mode, filters)
     if body.stream:
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     answer = [e for e in events if isinstance(e, Answer)][-1]
