@@ -44,3 +44,32 @@ def test_search_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> Non
     figures = json.loads(out.read_text())
     assert figures["queries"] == 5
     assert all(figures["http"][m]["p50_ms"] > 0 for m in ("rrf", "dense", "sparse", "minmax"))
+
+
+def test_answer_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> None:
+    queries = need(DATASETS / "beir-scifact")
+    out = tmp_path / "answer.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/answer_latency.py"),
+            "--index",
+            str(facts_index),
+            "--queries",
+            str(queries),
+            "--n",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    for generator in ("local", "extractive"):
+        assert figures[generator]["answered"] + figures[generator]["refused"] == 2
+        assert figures[generator]["p50_ms"]["retrieve"] > 0

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rag.answer.citations import parse_answer, render
+from rag.answer.citations import carry_back, parse_answer, render
 from rag.answer.generators import Generator
 from rag.answer.prompt import is_refusal
 from rag.answer.verify import SupportJudge, Verdict, supporting_span, verify
@@ -134,8 +134,9 @@ class Answerer:
     def _check(self, result: Answer) -> None:
         parsed = parse_answer(result.draft, len(result.passages))
         result.invalid_markers = list(parsed.invalid)
+        sentences = carry_back(parsed.sentences)
         result.verdicts = verify(
-            parsed.sentences,
+            sentences,
             result.passages,
             self._judge,
             self._analyzer,

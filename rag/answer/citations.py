@@ -69,6 +69,23 @@ def parse_answer(text: str, shown: int) -> ParsedAnswer:
     return ParsedAnswer(tuple(sentences), tuple(dict.fromkeys(invalid)))
 
 
+def carry_back(sentences: Sequence[CitedSentence]) -> tuple[CitedSentence, ...]:
+    """Uncited sentences take the markers of the next cited sentence.
+
+    Small models often cite once at the end of a run of sentences. The
+    inherited citations are still checked like any other, so a sentence the
+    passage does not support is flagged all the same.
+    """
+    result = list(sentences)
+    following: tuple[int, ...] = ()
+    for i in range(len(result) - 1, -1, -1):
+        if result[i].markers:
+            following = result[i].markers
+        elif following:
+            result[i] = CitedSentence(result[i].text, following)
+    return tuple(result)
+
+
 def render(sentences: Sequence[CitedSentence]) -> str:
     """Answer text with markers placed before each sentence's final punctuation."""
     parts = []

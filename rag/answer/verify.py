@@ -94,17 +94,23 @@ def term_coverage(claim_terms: set[str], passage_terms: Sequence[str]) -> float:
     return len(claim_terms & set(passage_terms)) / len(claim_terms)
 
 
-_PASSAGE_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+
+
+def passage_sentences(passage: str) -> list[tuple[int, int]]:
+    """Sentence spans of a passage; single line breaks (wrapped text) do not split."""
+    spans, start = [], 0
+    for match in _SENTENCE_BREAK.finditer(passage):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(passage.rstrip())))
+    return [(a, b) for a, b in spans if passage[a:b].strip()]
 
 
 def supporting_span(claim: str, passage: str, analyzer: TermAnalyzer) -> tuple[int, int]:
     """Character span, inside the passage, of the sentence sharing most terms with the claim."""
     claim_terms = set(analyzer.terms(claim))
-    best, best_score = (0, len(passage)), -1.0
-    for match in _PASSAGE_SENTENCE.finditer(passage):
-        text = match.group()
-        score = term_coverage(claim_terms, analyzer.terms(text))
-        if text.strip() and score > best_score:
-            start = match.start() + len(text) - len(text.lstrip())
-            best, best_score = (start, match.start() + len(text.rstrip())), score
-    return best
+    spans = passage_sentences(passage) or [(0, len(passage))]
+    return max(
+        spans, key=lambda s: term_coverage(claim_terms, analyzer.terms(passage[s[0] : s[1]]))
+    )

@@ -37,3 +37,22 @@ def test_split_keeps_question_and_exclamation_ends() -> None:
 def test_render_puts_markers_before_the_stop() -> None:
     text = render([CitedSentence("Tides follow the Moon.", (1, 2)), CitedSentence("So", ())])
     assert text == "Tides follow the Moon [1][2]. So"
+
+
+def test_uncited_sentences_inherit_the_next_citation() -> None:
+    from rag.answer.citations import carry_back
+
+    parsed = parse_answer("Nothing is lost. The old index stays [2]. Run it again. Done.", 2)
+    assert [s.markers for s in carry_back(parsed.sentences)] == [(2,), (2,), (), ()]
+
+
+def test_supporting_span_ignores_line_wraps() -> None:
+    from rag.answer.verify import supporting_span
+    from rag.index.terms import TermAnalyzer
+    from rag.settings import TokenizerSettings
+
+    passage = "Intro line.\nThe previous index\nstays intact after a kill. Other text here."
+    start, end = supporting_span(
+        "the previous index stays intact", passage, TermAnalyzer(TokenizerSettings())
+    )
+    assert passage[start:end] == "The previous index\nstays intact after a kill."
