@@ -6,6 +6,8 @@ prompt, verification) and reports per-stage medians; the extractive generator
 
     python bench/answer_latency.py --index /tmp/scifact \
         --queries ../shared/datasets/beir-scifact --n 20 --out bench-results/answer.json
+
+SciFact's queries are claims; each is asked as "Is it true that <claim>?".
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    questions = list(load_queries(args.queries, "test").texts.values())[: args.n]
+    claims = list(load_queries(args.queries, "test").texts.values())[: args.n]
+    # SciFact's queries are claims; asked as yes/no questions they are answerable.
+    questions = [f"Is it true that {c[0].lower()}{c[1:].rstrip('.')}?" for c in claims]
     results = {}
     for generator in ("local", "extractive"):
         settings = build_settings(
