@@ -47,7 +47,9 @@ def make_generator(settings: Settings, embedder: Embedder, llm: LazyLLM) -> Gene
     if settings.answer.generator == "openai":
         remote = OpenAIGenerator(settings.openai, settings.answer.max_tokens)
         return FallbackGenerator(remote, extractive)
-    return LocalGenerator(llm.model, settings.answer.max_tokens)
+    return FallbackGenerator(
+        LocalGenerator(lambda: llm.model, settings.answer.max_tokens), extractive
+    )
 
 
 def make_answerer(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
 
 from rag.answer.prompt import REFUSAL, answer_messages
 from rag.embedding import Embedder
+from rag.errors import RagError
 from rag.generation.local import LocalLLM
 from rag.retrieval.passages import Passage
 
@@ -22,15 +23,26 @@ class Generator(Protocol):
         ...
 
 
+class GeneratorFailedError(Exception):
+    """The backend did not produce an answer; the message says why."""
+
+
 class LocalGenerator:
+    """The local LLM, loaded on first use; a model that fails to load or to run
+    raises `GeneratorFailedError`, so the caller can fall back."""
+
     name = "local"
 
-    def __init__(self, llm: LocalLLM, max_tokens: int) -> None:
-        self._llm = llm
+    def __init__(self, load: Callable[[], LocalLLM], max_tokens: int) -> None:
+        self._load = load
         self._max_tokens = max_tokens
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        yield from self._llm.chat_stream(answer_messages(question, passages), self._max_tokens)
+        try:
+            llm = self._load()
+            yield from llm.chat_stream(answer_messages(question, passages), self._max_tokens)
+        except (RagError, RuntimeError, ValueError, OSError) as exc:
+            raise GeneratorFailedError(f"local model: {exc}") from None
 
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")

@@ -8,16 +8,12 @@ from collections.abc import Iterator, Sequence
 
 import httpx
 
-from rag.answer.generators import Generator
+from rag.answer.generators import Generator, GeneratorFailedError
 from rag.answer.prompt import answer_messages
 from rag.retrieval.passages import Passage
 from rag.settings import OpenAISettings
 
 log = logging.getLogger("rag.answer")
-
-
-class GeneratorFailedError(Exception):
-    """The backend did not produce an answer; the message says why."""
 
 
 class OpenAIGenerator:
@@ -92,7 +88,9 @@ class FallbackGenerator:
         except GeneratorFailedError as error:
             if started:
                 raise
-            self.fallback_reason = f"{self._primary.name} failed ({error}); answered extractively"
+            self.fallback_reason = (
+                f"{self._primary.name} failed ({error}); answered by {self._fallback.name}"
+            )
             log.warning("generator fallback: %s", self.fallback_reason)
         self.name = self._fallback.name
         yield from self._fallback.stream(question, passages)

@@ -172,3 +172,22 @@ def test_real_local_model_answers_refuses_and_ignores_injection(
     finally:
         snapshot.close()
         llm.model.close()
+
+
+def test_local_model_failure_falls_back_to_extractive_with_the_reason(
+    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+) -> None:
+    settings = build_settings(
+        {
+            "index_dir": snapshot.folder.parent.parent,
+            "llm": {"model_path": str(tmp_path / "missing.gguf")},
+        },
+        use_env=False,
+    )
+    retriever = HybridRetriever(snapshot, real_embedder, settings.tokenizer, settings.retrieval)
+    answer = make_answerer(settings, retriever, real_embedder, LazyLLM(settings)).answer(
+        "Which animal uses a waggle dance?"
+    )
+    assert answer.generator == "extractive"
+    assert "local model: no model file at" in (answer.fallback_reason or "")
+    assert not answer.refused and "waggle dance" in answer.answer
