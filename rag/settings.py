@@ -142,8 +142,11 @@ class AnswerSettings(_Group):
         description="Passages shown to the generator (prompt length dominates "
         "answer time: about 130 prompt tokens/s with the local model here).",
     )
+    # Tuned on SciFact train with the default model: the best passage's cosine is under
+    # 0.35 for 0.4% of the 809 answerable train claims and for 79% of 120 off-topic SQuAD
+    # questions (0.25: 0% and 29%; 0.45: 4.0% and 97.5%). Other corpora may want their own.
     min_relevance: float = Field(
-        0.25,
+        0.35,
         ge=-1,
         le=1,
         description="Refuse without generating when the best passage's "

@@ -73,3 +73,30 @@ def test_answer_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> Non
     for generator in ("local", "extractive"):
         assert figures[generator]["answered"] + figures[generator]["refused"] == 2
         assert figures[generator]["p50_ms"]["retrieve"] > 0
+
+
+def test_refusal_threshold_script_runs(facts_index: Path) -> None:
+    queries = need(DATASETS / "beir-scifact")
+    squad = need(DATASETS / "squad-v1.1-dev")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/refusal_threshold.py"),
+            "--index",
+            str(facts_index),
+            "--queries",
+            str(queries),
+            "--squad",
+            str(squad),
+            "--limit",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "answerable n=809, off-topic n=5" in done.stdout
+    assert len([line for line in done.stdout.splitlines() if line.strip().startswith("0.")]) == 6
