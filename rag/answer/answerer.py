@@ -18,6 +18,7 @@ from rag.answer.citations import carry_back, parse_answer, render
 from rag.answer.generators import Generator
 from rag.answer.prompt import is_refusal
 from rag.answer.verify import SupportJudge, Verdict, supporting_span, verify
+from rag.errors import RagError
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
@@ -135,13 +136,17 @@ class Answerer:
         parsed = parse_answer(result.draft, len(result.passages))
         result.invalid_markers = list(parsed.invalid)
         sentences = carry_back(parsed.sentences)
-        result.verdicts = verify(
-            sentences,
-            result.passages,
-            self._judge,
-            self._analyzer,
-            self._settings.support_threshold,
-        )
+        try:
+            result.verdicts = verify(
+                sentences,
+                result.passages,
+                self._judge,
+                self._analyzer,
+                self._settings.support_threshold,
+            )
+        except RagError as error:  # an unchecked draft is never presented as an answer
+            result.reason = f"the citations could not be checked: {error}"
+            return
         kept = [v for v in result.verdicts if v.supported or not self._settings.drop_unsupported]
         if not any(v.supported for v in kept):
             result.reason = "no sentence of the draft is supported by the passages it cites"

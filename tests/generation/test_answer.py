@@ -191,3 +191,21 @@ def test_local_model_failure_falls_back_to_extractive_with_the_reason(
     assert answer.generator == "extractive"
     assert "local model: no model file at" in (answer.fallback_reason or "")
     assert not answer.refused and "waggle dance" in answer.answer
+
+
+class BrokenJudge:
+    def support(self, claim: str, passage: str) -> float:
+        from rag.errors import ConfigError
+
+        raise ConfigError("no model file at /missing.gguf")
+
+
+def test_draft_that_cannot_be_checked_is_refused(
+    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
+) -> None:
+    script = Scripted("Tides depend on the wind over the sea [1].")  # needs the judge
+    answer = answerer(snapshot, real_embedder, script, BrokenJudge()).answer(
+        "What causes ocean tides?"
+    )
+    assert answer.refused and answer.citations == []
+    assert "could not be checked: no model file" in (answer.reason or "")
