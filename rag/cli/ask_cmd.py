@@ -11,11 +11,8 @@ from rag.answer.build import LazyLLM, make_answerer
 from rag.answer.serialize import answer_data
 from rag.cli import exit_codes
 from rag.embedding import SentenceTransformerEmbedder
-from rag.index.manifest import QUERY_FIELDS
-from rag.index.snapshot import open_current
 from rag.retrieval.fusion import FusionMode
-from rag.retrieval.hybrid import HybridRetriever
-from rag.retrieval.rerank import make_reranker
+from rag.retrieval.open import open_retriever
 from rag.settings import load_settings
 
 HELP = """Answer a question from the indexed documents, every sentence cited and
@@ -61,18 +58,11 @@ def run(args: argparse.Namespace) -> int:
         answer__query_transform=args.transform,
     )
     mode = FusionMode.parse(args.mode or settings.retrieval.mode)
-    snapshot = open_current(settings.index_dir)
-    try:
-        snapshot.manifest.check(settings, QUERY_FIELDS)
-        embedder = SentenceTransformerEmbedder(settings.embedding)
-        retriever = HybridRetriever(
-            snapshot, embedder, settings.tokenizer, settings.retrieval, make_reranker(settings)
-        )
-        answer = make_answerer(settings, retriever, embedder, LazyLLM(settings)).answer(
-            args.question, mode
-        )
-    finally:
-        snapshot.close()
+    embedder = SentenceTransformerEmbedder(settings.embedding)
+    llm = LazyLLM(settings)
+    with open_retriever(settings, embedder) as retriever:
+        answer = make_answerer(settings, retriever, embedder, llm).answer(args.question, mode)
+    llm.close()
     print(json.dumps(answer_data(answer), indent=2) if args.json else as_text(answer))
     return exit_codes.OK
 

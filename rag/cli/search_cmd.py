@@ -7,15 +7,11 @@ import json
 from typing import Any
 
 from rag.cli import exit_codes
-from rag.embedding import SentenceTransformerEmbedder
 from rag.errors import ConfigError
-from rag.index.manifest import QUERY_FIELDS
-from rag.index.snapshot import open_current
 from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
-from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.open import open_retriever
 from rag.retrieval.passages import load_passages
-from rag.retrieval.rerank import make_reranker
 from rag.settings import load_settings
 
 HELP = """Search the index from the command line, as POST /v1/search does.
@@ -62,20 +58,9 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= top_k <= settings.retrieval.max_top_k:
         raise ConfigError(f"--top-k must be 1..{settings.retrieval.max_top_k}")
     filters = Filters(tuple(args.doc), args.source_prefix, _pairs(args.meta))
-    snapshot = open_current(settings.index_dir)
-    try:
-        snapshot.manifest.check(settings, QUERY_FIELDS)
-        retriever = HybridRetriever(
-            snapshot,
-            SentenceTransformerEmbedder(settings.embedding),
-            settings.tokenizer,
-            settings.retrieval,
-            make_reranker(settings),
-        )
+    with open_retriever(settings) as retriever:
         outcome = retriever.search(args.question, top_k, mode, filters)
-        passages = load_passages(snapshot.store, [h.position for h in outcome.hits])
-    finally:
-        snapshot.close()
+        passages = load_passages(retriever.snapshot.store, [h.position for h in outcome.hits])
     rows = [
         {
             "rank": rank,

@@ -25,15 +25,8 @@ class SearchFilters(_Strict):
     )
 
 
-class SearchRequest(_Strict):
+class _Question(_Strict):
     question: str = Field(..., min_length=1, max_length=20000)
-    top_k: int | None = Field(
-        None, ge=1, description="Results to return; default retrieval.top_k, at most max_top_k."
-    )
-    mode: FusionMode | None = Field(
-        None, description="rrf, minmax, dense or sparse; default retrieval.mode (rrf)."
-    )
-    filters: SearchFilters = Field(default_factory=SearchFilters)
 
     @field_validator("question")
     @classmethod
@@ -43,13 +36,22 @@ class SearchRequest(_Strict):
         return value
 
 
+class SearchRequest(_Question):
+    top_k: int | None = Field(
+        None, ge=1, description="Results to return; default retrieval.top_k, at most max_top_k."
+    )
+    mode: FusionMode | None = Field(
+        None, description="rrf, minmax, dense or sparse; default retrieval.mode (rrf)."
+    )
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+
 class Turn(_Strict):
     role: str = Field(..., pattern="^(user|assistant)$")
     content: str = Field(..., max_length=20000)
 
 
-class QueryRequest(_Strict):
-    question: str = Field(..., min_length=1, max_length=20000)
+class QueryRequest(_Question):
     top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the generator.")
     mode: FusionMode | None = Field(None, description="Retrieval fusion mode.")
     filters: SearchFilters = Field(default_factory=SearchFilters)
@@ -67,13 +69,6 @@ class QueryRequest(_Strict):
         max_length=20,
         description="Earlier turns; the question is condensed into a standalone one first.",
     )
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("question is blank: send the text of a question")
-        return value
 
 
 class RetrieverScore(BaseModel):

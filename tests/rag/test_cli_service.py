@@ -64,3 +64,28 @@ def test_serve_command_binds_loopback_without_keys(facts_index: Path) -> None:
             output, _ = server.communicate(timeout=30)
     assert "no API keys configured: binding to 127.0.0.1 instead of 0.0.0.0" in output
     assert '"route": "/v1/search", "status": 200' in output
+
+
+def test_ask_command(facts_index: Path) -> None:
+    done = rag(
+        "ask",
+        "Which animal uses a waggle dance?",
+        "--index",
+        facts_index,
+        "--generator",
+        "extractive",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["refused"] is False and "waggle dance" in answer["answer"]
+    assert answer["citations"][0]["source"].endswith("bees.txt")
+    text = rag(
+        "ask",
+        "Who won the 1998 football world cup?",
+        "--index",
+        facts_index,
+        "--generator",
+        "extractive",
+    )
+    assert text.stdout.startswith("The documents do not contain an answer")
