@@ -4,7 +4,7 @@ Answers BEIR test queries in-process with the default settings (passages shown,
 prompt, verification) and reports per-stage medians; the extractive generator
 (no LLM, the fallback) runs on the same queries as the baseline.
 
-    python bench/answer_latency.py --index /tmp/scifact \
+    python bench/answer_latency.py --index scifact-index \
         --queries ../shared/datasets/beir-scifact --n 20 --out bench-results/answer.json
 
 SciFact's queries are claims; each is asked as "Is it true that <claim>?".

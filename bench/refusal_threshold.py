@@ -5,7 +5,7 @@ document in it). Off-topic: SQuAD dev questions (another domain entirely). For
 each threshold the table shows the share of each that would be refused before
 generation.
 
-    python bench/refusal_threshold.py --index /tmp/scifact \
+    python bench/refusal_threshold.py --index scifact-index \
         --queries ../shared/datasets/beir-scifact --squad ../shared/datasets/squad-v1.1-dev
 """
 

@@ -5,7 +5,7 @@ BEIR test queries one at a time (after a warm-up), and reports p50 / p95 per
 mode. The same queries run in-process through `HybridRetriever` as the
 baseline, so the table shows what HTTP and the service add.
 
-    python bench/search_latency.py --index /tmp/scifact \
+    python bench/search_latency.py --index scifact-index \
         --queries ../shared/datasets/beir-scifact --n 200 --out bench-results/search.json
 """
 
