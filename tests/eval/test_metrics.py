@@ -16,7 +16,8 @@ def test_ndcg_by_hand() -> None:
 
 def test_duplicates_count_once_at_their_best_rank() -> None:
     assert ndcg_at_k(["a", "a", "c"], {"a": 1.0, "c": 1.0}, 2) == pytest.approx(
-        ndcg_at_k(["a", "c"], {"a": 1.0, "c": 1.0}, 2))
+        ndcg_at_k(["a", "c"], {"a": 1.0, "c": 1.0}, 2)
+    )
 
 
 def test_recall_and_mrr() -> None:
