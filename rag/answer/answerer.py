@@ -54,6 +54,7 @@ class Answer:
     generator: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     fallback_reason: str | None = None
+    supports: list[list[Citation]] = field(default_factory=list)  # per verdict
 
 
 class Answerer:
@@ -154,22 +155,31 @@ class Answerer:
         result.refused = False
         result.answer = render([v.sentence for v in kept])
         result.citations = self._citations(kept, result.passages)
+        result.supports = [self._supports(v, result.passages) for v in result.verdicts]
 
-    def _citations(self, verdicts: list[Verdict], passages: list[Passage]) -> list[Citation]:
-        citations: dict[int, Citation] = {}
-        for verdict in verdicts:
-            for marker in verdict.sentence.markers:
-                if marker in citations:
-                    continue
-                passage = passages[marker - 1]
-                start, end = supporting_span(verdict.sentence.text, passage.text, self._analyzer)
-                citations[marker] = Citation(
+    def _supports(self, verdict: Verdict, passages: list[Passage]) -> list[Citation]:
+        """For each marker of a sentence, the passage sentence that best supports it."""
+        found = []
+        for marker in verdict.sentence.markers:
+            passage = passages[marker - 1]
+            start, end = supporting_span(verdict.sentence.text, passage.text, self._analyzer)
+            found.append(
+                Citation(
                     marker,
                     passage,
                     passage.char_start + start,
                     passage.char_start + end,
                     passage.text[start:end],
                 )
+            )
+        return found
+
+    def _citations(self, verdicts: list[Verdict], passages: list[Passage]) -> list[Citation]:
+        """One citation per marker used, with the span backing its first sentence."""
+        citations: dict[int, Citation] = {}
+        for verdict in verdicts:
+            for citation in self._supports(verdict, passages):
+                citations.setdefault(citation.marker, citation)
         return [citations[m] for m in sorted(citations)]
 
 

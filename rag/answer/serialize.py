@@ -51,8 +51,16 @@ def answer_data(answer: Answer) -> dict[str, Any]:
                 "supported": v.supported,
                 "score": round(v.score, 4),
                 "method": v.method,
+                "supports": [
+                    {
+                        "marker": c.marker,
+                        "span": [c.span_start, c.span_end],
+                        "text": c.supporting_text,
+                    }
+                    for c in (answer.supports[i] if i < len(answer.supports) else [])
+                ],
             }
-            for v in answer.verdicts
+            for i, v in enumerate(answer.verdicts)
         ],
         "invalid_markers": answer.invalid_markers,
         "passages": [passage_data(n, p) for n, p in enumerate(answer.passages, start=1)],

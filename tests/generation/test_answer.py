@@ -90,6 +90,9 @@ def test_invented_markers_removed_uncited_and_unsupported_flagged(
     assert citation.passage.source_path.endswith("tides.txt")
     assert citation.supporting_text.startswith("Ocean tides are caused mainly")
     data = answer_data(answer)
+    second = data["sentences"][1]["supports"]
+    assert [s["marker"] for s in second] == [1] and second[0]["text"].startswith("Ocean tides")
+    assert data["sentences"][2]["supports"] == []
     assert data["citations"][0]["source"].endswith("tides.txt")
     assert data["refused"] is False and len(data["sentences"]) == 3
 
