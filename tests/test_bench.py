@@ -14,31 +14,26 @@ from tests.conftest import DATASETS, ROOT, need
 pytestmark = pytest.mark.slow
 
 
-def test_search_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> None:
+def run_script(name: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run `bench/NAME` with the SciFact queries; fails the test if it exits non-zero."""
     queries = need(DATASETS / "beir-scifact")
-    out = tmp_path / "search.json"
     done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench/search_latency.py"),
-            "--index",
-            str(facts_index),
-            "--queries",
-            str(queries),
-            "--n",
-            "5",
-            "--warmup",
-            "1",
-            "--out",
-            str(out),
-        ],
+        [sys.executable, str(ROOT / "bench" / name), "--queries", str(queries), *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
         cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_search_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> None:
+    out = tmp_path / "search.json"
+    done = run_script(
+        "search_latency.py", "--index", facts_index, "--n", "5", "--warmup", "1", "--out", out
+    )
     for mode in ("rrf", "minmax", "dense", "sparse"):
         assert any(line.startswith(mode) for line in done.stdout.splitlines())
     figures = json.loads(out.read_text())
@@ -47,28 +42,8 @@ def test_search_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> Non
 
 
 def test_answer_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> None:
-    queries = need(DATASETS / "beir-scifact")
     out = tmp_path / "answer.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench/answer_latency.py"),
-            "--index",
-            str(facts_index),
-            "--queries",
-            str(queries),
-            "--n",
-            "2",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
+    run_script("answer_latency.py", "--index", facts_index, "--n", "2", "--out", out)
     figures = json.loads(out.read_text())
     for generator in ("local", "extractive"):
         assert figures[generator]["answered"] + figures[generator]["refused"] == 2
@@ -76,27 +51,9 @@ def test_answer_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> Non
 
 
 def test_refusal_threshold_script_runs(facts_index: Path) -> None:
-    queries = need(DATASETS / "beir-scifact")
     squad = need(DATASETS / "squad-v1.1-dev")
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench/refusal_threshold.py"),
-            "--index",
-            str(facts_index),
-            "--queries",
-            str(queries),
-            "--squad",
-            str(squad),
-            "--limit",
-            "5",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=ROOT,
+    done = run_script(
+        "refusal_threshold.py", "--index", facts_index, "--squad", squad, "--limit", "5"
     )
-    assert done.returncode == 0, done.stderr
     assert "answerable n=809, off-topic n=5" in done.stdout
     assert len([line for line in done.stdout.splitlines() if line.strip().startswith("0.")]) == 6
