@@ -193,6 +193,22 @@ class IngestSettings(_Group):
     keep_generations: int = Field(2, ge=1, description="Index generations kept on disk.")
 
 
+class EvalSettings(_Group):
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "rag" / "eval",
+        description="Indexes of benchmark corpora, kept between runs (their embeddings).",
+    )
+    depth: int = Field(
+        300, ge=10, le=2000, description="Chunks retrieved per query to rank 100 documents."
+    )
+    judge_base_url: str | None = Field(
+        None, description="OpenAI-compatible URL (up to /v1) for ragas' LLM metrics."
+    )
+    judge_model: str = "default"
+    judge_api_key: str | None = Field(None, description="Bearer token; never logged.")
+    judge_timeout_s: float = Field(300.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAG_", env_nested_delimiter="__", extra="forbid", frozen=True
@@ -210,6 +226,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     openai: OpenAISettings = OpenAISettings()
     ingest: IngestSettings = IngestSettings()
+    eval: EvalSettings = EvalSettings()
 
     def with_changes(self, **groups: dict[str, Any]) -> Settings:
         """A copy with some fields of some groups replaced, validated again."""

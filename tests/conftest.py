@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rag.embedding import SentenceTransformerEmbedder
+from rag.generation.model_file import packaged_model_path
 from rag.settings import EmbeddingSettings
+from tests.service_helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -37,6 +43,9 @@ def scifact_index(
     from rag.settings import build_settings
 
     corpus = need(DATASETS / "beir-scifact/corpus.jsonl")
+    reuse = os.environ.get("RAG_TEST_SCIFACT_INDEX")  # a local shortcut; CI builds it
+    if reuse:
+        return Path(reuse)
     index = tmp_path_factory.mktemp("scifact") / "index"
     settings = build_settings({"index_dir": index}, use_env=False)
     report = run_ingest(settings, Options([corpus]), lambda: real_embedder)
@@ -89,3 +98,36 @@ def facts_index(
     report = run_ingest(settings, Options([corpus]), lambda: real_embedder)
     assert report.added == 6 and not report.failed
     return root / "index"
+
+
+@pytest.fixture(scope="session")
+def openai_server() -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server with the packaged model, on loopback."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(packaged_model_path()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+    ]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        try:
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=30)

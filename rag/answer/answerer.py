@@ -110,7 +110,7 @@ class Answerer:
             self._generator.name,
             clock,
         )
-        best = max((h.dense.score for h in hits if h.dense), default=-1.0)
+        best = best_relevance(hits)
         if not passages or best < self._settings.min_relevance:
             result.reason = f"no passage is relevant enough (best similarity {best:.2f})"
             yield result
@@ -181,6 +181,12 @@ class Answerer:
             for citation in self._supports(verdict, passages):
                 citations.setdefault(citation.marker, citation)
         return [citations[m] for m in sorted(citations)]
+
+
+def best_relevance(hits: list[Retrieved]) -> float:
+    """What the refusal gate compares with `answer.min_relevance`: the best passage's
+    cosine similarity to the question (-1 when no passage came from the dense side)."""
+    return max((h.dense.score for h in hits if h.dense), default=-1.0)
 
 
 def _ms(started: float) -> float:

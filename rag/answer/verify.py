@@ -71,14 +71,15 @@ def verify(
             verdicts.append(Verdict(sentence, False, 0.0, "uncited"))
             continue
         cited = [passages[n - 1].text for n in sentence.markers]
-        score, method = _score(sentence.text, cited, judge, analyzer)
+        score, method = support_score(sentence.text, cited, judge, analyzer)
         verdicts.append(Verdict(sentence, score >= threshold, score, method))
     return verdicts
 
 
-def _score(
-    claim: str, cited: list[str], judge: SupportJudge, analyzer: TermAnalyzer
+def support_score(
+    claim: str, cited: Sequence[str], judge: SupportJudge, analyzer: TermAnalyzer
 ) -> tuple[float, str]:
+    """Support of `claim` by the best of the cited passages, and which test decided."""
     claim_terms = set(analyzer.terms(claim))
     coverage = max((term_coverage(claim_terms, analyzer.terms(t)) for t in cited), default=0.0)
     if claim_terms and coverage >= LEXICAL_FULL:

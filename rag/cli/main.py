@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rag.cli import exit_codes
 from rag.cli.ask_cmd import add_ask_parser
+from rag.cli.eval_cmd import add_eval_parser
 from rag.cli.index_cmd import add_index_parser
 from rag.cli.ingest_cmd import add_ingest_parser
 from rag.cli.search_cmd import add_search_parser
@@ -29,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  rag ingest corpora/guide --index .rag/index\n"
         "  rag index stats --index .rag/index\n"
         '  rag search "how are PDFs read" --index .rag/index\n'
-        "  rag serve --index .rag/index --port 8000",
+        "  rag serve --index .rag/index --port 8000\n"
+        "  rag eval retrieval --dataset ../shared/datasets/beir-scifact",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_ingest_parser(commands)
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_parser(commands)
     add_ask_parser(commands)
     add_serve_parser(commands)
+    add_eval_parser(commands)
     return parser
 
 
@@ -57,7 +60,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(name)s %(message)s",
         stream=sys.stderr,
     )

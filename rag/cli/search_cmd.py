@@ -39,6 +39,9 @@ def add_search_parser(commands: Any) -> None:
     parser.add_argument(
         "--doc", action="append", default=[], metavar="ID", help="only this document (repeatable)"
     )
+    parser.add_argument(
+        "--exclude-doc", action="append", default=[], metavar="ID", help="leave out this document"
+    )
     parser.add_argument("--source-prefix", help="only sources under this path")
     parser.add_argument(
         "--meta",
@@ -57,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     top_k = args.top_k or settings.retrieval.top_k
     if not 1 <= top_k <= settings.retrieval.max_top_k:
         raise ConfigError(f"--top-k must be 1..{settings.retrieval.max_top_k}")
-    filters = Filters(tuple(args.doc), args.source_prefix, _pairs(args.meta))
+    filters = Filters(
+        tuple(args.doc), args.source_prefix, _pairs(args.meta), tuple(args.exclude_doc)
+    )
     with open_retriever(settings) as retriever:
         outcome = retriever.search(args.question, top_k, mode, filters)
         passages = load_passages(retriever.snapshot.store, [h.position for h in outcome.hits])

@@ -79,8 +79,7 @@ class LocalLLM:
         prompt = chatml(messages)
         with self._lock:
             tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-            self._llm.reset()
-            self._llm.eval(tokens)
+            self._eval_after_shared_prefix(tokens)
             last = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._llm.n_vocab(),))
             logits = np.array(last, dtype=np.float64)
         yes = _first_tokens(self._llm, ("yes", "Yes", " yes", " Yes", "YES"))
@@ -89,6 +88,20 @@ class LocalLLM:
         p_yes = np.exp(logits[yes] - top).sum()
         p_no = np.exp(logits[no] - top).sum()
         return float(p_yes / (p_yes + p_no))
+
+    def _eval_after_shared_prefix(self, tokens: list[int]) -> None:
+        """Evaluate `tokens`, reusing the KV cache of the prefix they share with the
+        previous evaluation (the fixed system prompt, at least): prompt processing
+        is the cost of a judge call. The last token is always evaluated again so
+        its logits are fresh."""
+        held = self._llm.input_ids[: self._llm.n_tokens].tolist()
+        shared = 0
+        for a, b in zip(held, tokens[:-1], strict=False):
+            if a != b:
+                break
+            shared += 1
+        self._llm.n_tokens = shared
+        self._llm.eval(tokens[shared:])
 
 
 def chatml(messages: Sequence[Message]) -> str:

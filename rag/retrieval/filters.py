@@ -1,8 +1,9 @@
 """Metadata filters: which chunks a search may return.
 
-A filter narrows by document id, by source path prefix, and by any document
-metadata key (exact string match). Filters are applied before ranking on both
-sides, so top_k is filled from matching chunks only.
+A filter narrows by document id (or leaves documents out), by source path
+prefix, and by any document metadata key (exact string match). Filters are
+applied before ranking on both sides, so top_k is filled from matching chunks
+only.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ class Filters:
     doc_ids: Sequence[str] = ()
     source_prefix: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    exclude_doc_ids: Sequence[str] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.doc_ids and not self.source_prefix and not self.metadata
+        return not (self.doc_ids or self.source_prefix or self.metadata or self.exclude_doc_ids)
 
 
 def allowed_positions(store: Store, filters: Filters) -> npt.NDArray[np.int64] | None:
@@ -45,6 +47,10 @@ def allowed_positions(store: Store, filters: Filters) -> npt.NDArray[np.int64] |
     if filters.doc_ids:
         clauses.append(f"d.doc_id IN ({', '.join('?' for _ in filters.doc_ids)})")
         params.extend(filters.doc_ids)
+    if filters.exclude_doc_ids:
+        marks = ", ".join("?" for _ in filters.exclude_doc_ids)
+        clauses.append(f"d.doc_id NOT IN ({marks})")
+        params.extend(filters.exclude_doc_ids)
     if filters.source_prefix:
         clauses.append("substr(d.source_path, 1, ?) = ?")
         params.extend([len(filters.source_prefix), filters.source_prefix])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
 
 
@@ -23,6 +24,14 @@ class SearchFilters(_Strict):
         max_length=32,
         description="Document metadata key = value, all must match.",
     )
+    exclude_doc_ids: list[str] = Field(
+        default_factory=list, max_length=1000, description="Leave these documents out."
+    )
+
+    def to_filters(self) -> Filters:
+        return Filters(
+            tuple(self.doc_ids), self.source_prefix, self.metadata, tuple(self.exclude_doc_ids)
+        )
 
 
 class _Question(_Strict):

@@ -4,57 +4,20 @@ own server with the packaged model), and its fallback when the server fails."""
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rag.answer.answerer import Answer
 from rag.answer.build import LazyLLM, make_answerer
 from rag.embedding import SentenceTransformerEmbedder
-from rag.generation.model_file import packaged_model_path
 from rag.index.snapshot import open_current
 from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings, build_settings
 from tests.service_helpers import free_port
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def openai_server() -> Iterator[str]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(packaged_model_path()),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "4096",
-    ]
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
-        url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
-        try:
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
 
 
 def ask(settings: Settings, embedder: SentenceTransformerEmbedder, question: str) -> Answer:

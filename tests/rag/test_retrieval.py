@@ -98,6 +98,14 @@ def test_filters_by_document_prefix_and_metadata(
     assert nothing.hits == []
     with pytest.raises(ConfigError, match="unknown metadata key"):
         hybrid.search("tides", 5, FusionMode.RRF, Filters(metadata={"colour": "red"}))
+    tides = next(d for d in snapshot.store.documents() if d["source_path"].endswith("tides.txt"))
+    without = Filters(exclude_doc_ids=(tides["doc_id"],))
+    for mode in FusionMode:
+        assert top_file(hybrid, "ocean tides and the moon", mode) == "tides.txt"
+        hits = hybrid.search("ocean tides and the moon", 10, mode, without).hits
+        found = load_passages(snapshot.store, [h.position for h in hits])
+        assert all(not p.source_path.endswith("tides.txt") for p in found)
+        assert found or mode is FusionMode.SPARSE  # no other document shares a term
 
 
 def test_passages_point_at_pages_and_spans(

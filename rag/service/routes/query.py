@@ -45,9 +45,7 @@ def query(
     settings = settings.with_changes(answer=changes)
     check_limits(body.question, settings.answer.passages, settings)
     mode = body.mode or FusionMode(settings.retrieval.mode)
-    filters = Filters(
-        tuple(body.filters.doc_ids), body.filters.source_prefix, body.filters.metadata
-    )
+    filters = body.filters.to_filters()
     question = body.question
     if body.history:
         history = [{"role": t.role, "content": t.content} for t in body.history]

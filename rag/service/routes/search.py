@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from rag.errors import ConfigError
-from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import Retrieved
 from rag.retrieval.passages import Passage, load_passages
@@ -29,9 +28,7 @@ def search(
     top_k = body.top_k or settings.retrieval.top_k
     mode = body.mode or FusionMode(settings.retrieval.mode)
     check_limits(body.question, top_k, settings)
-    filters = Filters(
-        tuple(body.filters.doc_ids), body.filters.source_prefix, body.filters.metadata
-    )
+    filters = body.filters.to_filters()
     with holder.acquire() as live:
         outcome = live.retriever.search(body.question, top_k, mode, filters)
         passages = load_passages(live.retriever.snapshot.store, [h.position for h in outcome.hits])

@@ -1,0 +1,157 @@
+"""Retrieval suite: every mode on the same index, per query, on a BEIR dataset.
+
+Modes: dense, sparse, RRF and min-max fusion, and the configured mode with the
+configured reranker when one is set. Each query retrieves `eval.depth` chunks
+(both retrievers pass that many to fusion), ranked into documents by their
+best chunk; nDCG@10, recall@10, recall@100 and MRR@10 are computed on the
+documents. The report puts the published figures for the corpus beside ours.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from eval.beir import beir_ids_by_position, document_ranking, load_queries
+from eval.corpus_index import cached_index
+from eval.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from eval.references import published_for
+from eval.run_dir import RunDir, file_sha256
+from eval.sampling import spread
+from eval.tables import markdown_table, percentiles
+from rag.embedding import Embedder
+from rag.errors import ConfigError
+from rag.index.manifest import QUERY_FIELDS
+from rag.index.snapshot import open_current
+from rag.retrieval.fusion import FusionMode
+from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.rerank import make_reranker
+from rag.settings import Settings
+
+METRICS = ("ndcg@10", "recall@10", "recall@100", "mrr@10")
+
+
+@dataclass(frozen=True)
+class RetrievalRun:
+    dataset: Path
+    split: str
+    limit: int | None
+    index: Path | None
+    progress: bool = True
+
+
+def dataset_hashes(dataset: Path, split: str) -> dict[str, str]:
+    files = ["corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"]
+    for name in files:
+        if not (dataset / name).is_file():
+            raise ConfigError(f"{dataset / name} is missing", "pass a BEIR dataset folder")
+    return {name: file_sha256(dataset / name) for name in files}
+
+
+def run_retrieval(
+    run: RetrievalRun, settings: Settings, embedder: Callable[[], Embedder], out: RunDir
+) -> dict[str, Any]:
+    hashes = out.meta["config"]["dataset_sha256"]
+    queries = load_queries(run.dataset, run.split)
+    index = run.index or cached_index(
+        run.dataset.name,
+        run.dataset / "corpus.jsonl",
+        hashes["corpus.jsonl"],
+        settings,
+        embedder,
+        run.progress,
+    )
+    ids = spread(sorted(queries.texts), str, run.limit)
+    depth = settings.eval.depth
+    settings = settings.with_changes(retrieval={"candidates": max(depth, 100)})
+    snapshot = open_current(index)
+    try:
+        snapshot.manifest.check(settings, QUERY_FIELDS)
+        beir_ids = beir_ids_by_position(snapshot)
+        if not set(beir_ids) & {d for q in ids for d in queries.qrels[q]}:
+            raise ConfigError(f"{index} holds none of the judged documents of {run.dataset}")
+        model = embedder()
+        plain = HybridRetriever(snapshot, model, settings.tokenizer, settings.retrieval)
+        modes: dict[str, tuple[HybridRetriever, FusionMode]] = {
+            m.value: (plain, m) for m in FusionMode
+        }
+        reranker = make_reranker(settings)
+        if reranker is not None:
+            reranked = HybridRetriever(
+                snapshot, model, settings.tokenizer, settings.retrieval, reranker
+            )
+            mode = FusionMode(settings.retrieval.mode)
+            modes[f"{mode.value}+{settings.retrieval.reranker}"] = (reranked, mode)
+        todo = [(q, m) for q in ids for m in modes if not out.done(f"{q}|{m}")]
+        for query_id, name in tqdm(todo, desc="queries x modes", disable=not run.progress):
+            retriever, mode = modes[name]
+            started = time.perf_counter()
+            hits = retriever.search(queries.texts[query_id], depth, mode).hits
+            ms = (time.perf_counter() - started) * 1000
+            ranking = document_ranking([h.position for h in hits], beir_ids)
+            out.add(f"{query_id}|{name}", _scores(query_id, name, ranking, queries.qrels, ms))
+    finally:
+        snapshot.close()
+    return summarize(out.items(), hashes["corpus.jsonl"], list(modes))
+
+
+def _scores(
+    query_id: str, mode: str, ranking: list[str], qrels: dict[str, dict[str, float]], ms: float
+) -> dict[str, Any]:
+    relevant = qrels[query_id]
+    return {
+        "kind": "query",
+        "id": query_id,
+        "group": mode,
+        "ndcg@10": ndcg_at_k(ranking, relevant, 10),
+        "recall@10": recall_at_k(ranking, relevant, 10),
+        "recall@100": recall_at_k(ranking, relevant, 100),
+        "mrr@10": mrr_at_k(ranking, relevant, 10),
+        "ms": round(ms, 3),
+        "top10": ranking[:10],
+    }
+
+
+def summarize(items: list[dict[str, Any]], corpus_sha: str, modes: list[str]) -> dict[str, Any]:
+    per_mode: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        rows = [i for i in items if i["group"] == mode]
+        if not rows:
+            continue
+        per_mode[mode] = {m: sum(r[m] for r in rows) / len(rows) for m in METRICS}
+        per_mode[mode].update(
+            n=len(rows), **{f"ms_{k}": v for k, v in percentiles([r["ms"] for r in rows]).items()}
+        )
+    best = max(per_mode, key=lambda m: per_mode[m]["ndcg@10"]) if per_mode else None
+    references = [
+        {"method": r.method, "ndcg@10": r.ndcg_at_10, "source": r.source}
+        for r in published_for(corpus_sha)
+    ]
+    return {"modes": per_mode, "best_mode": best, "published": references}
+
+
+def markdown(summary: dict[str, Any], meta: dict[str, Any]) -> str:
+    config = meta["config"]
+    rows = [
+        [mode, *(s[m] for m in METRICS), s["ms_p50"], s["ms_p95"], s["n"]]
+        for mode, s in summary["modes"].items()
+    ]
+    parts = [
+        f"# Retrieval: {config['dataset']} ({config['split']})",
+        f"Commit {meta.get('git_commit')}; best mode by nDCG@10: **{summary['best_mode']}**.",
+        markdown_table(["mode", *METRICS, "ms p50", "ms p95", "queries"], rows),
+    ]
+    if summary["published"]:
+        parts += [
+            "## Published (nDCG@10, test split)",
+            markdown_table(
+                ["method", "nDCG@10", "source"],
+                [[r["method"], r["ndcg@10"], r["source"]] for r in summary["published"]],
+            ),
+        ]
+    return "\n\n".join(parts) + "\n"
