@@ -19,7 +19,7 @@ def mode_bars(
     metric: str = "ndcg@10",
 ) -> Path:
     """Our modes as bars, published references as labelled horizontal lines."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(10, 4.5))
     names = list(modes)
     values = [modes[m][metric] for m in names]
     bars = ax.bar(names, values, color="#3b6ea5")
@@ -27,9 +27,9 @@ def mode_bars(
     for n, ref in enumerate(published):
         ax.axhline(ref[metric], color=f"C{n + 1}", linestyle="--", linewidth=1, label=ref["method"])
     if published:
-        ax.legend(fontsize=7, loc="lower right")
-    low = min([*values, *(r[metric] for r in published)], default=0.0)
-    ax.set_ylim(max(0.0, low - 0.1), 1.0 if low > 0.5 else None)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="published")
+    everything = [*values, *(r[metric] for r in published)]
+    ax.set_ylim(max(0.0, min(everything) - 0.1), min(1.0, max(everything) + 0.03))
     ax.set_ylabel(metric)
     ax.set_title(f"{metric} by mode")
     return _save(fig, path)

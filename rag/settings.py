@@ -152,8 +152,11 @@ class AnswerSettings(_Group):
         description="Refuse without generating when the best passage's "
         "cosine similarity to the question is below this.",
     )
+    # Tuned on 150 SciFact-claims train pairs (`rag eval judge --split train`): the
+    # judge's P(yes) is low even for supported claims; 0.35 gives the best balanced
+    # accuracy (0.75; 0.5 gave 0.61, passing only 24% of supported claims).
     support_threshold: float = Field(
-        0.5, ge=0, le=1, description="A sentence is supported when its judge score reaches this."
+        0.35, ge=0, le=1, description="A sentence is supported when its judge score reaches this."
     )
     drop_unsupported: bool = Field(False, description="Drop unsupported sentences (else flag).")
     query_transform: str = Field(

@@ -48,12 +48,3 @@ def test_answer_latency_benchmark_runs(facts_index: Path, tmp_path: Path) -> Non
     for generator in ("local", "extractive"):
         assert figures[generator]["answered"] + figures[generator]["refused"] == 2
         assert figures[generator]["p50_ms"]["retrieve"] > 0
-
-
-def test_refusal_threshold_script_runs(facts_index: Path) -> None:
-    squad = need(DATASETS / "squad-v1.1-dev")
-    done = run_script(
-        "refusal_threshold.py", "--index", facts_index, "--squad", squad, "--limit", "5"
-    )
-    assert "answerable n=809, off-topic n=5" in done.stdout
-    assert len([line for line in done.stdout.splitlines() if line.strip().startswith("0.")]) == 6

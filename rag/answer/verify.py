@@ -1,10 +1,16 @@
 """Checking that each cited passage supports the sentence that cites it.
 
-A cheap lexical test settles the obvious cases: a sentence whose content
-terms all occur in a cited passage (a quotation or near-quotation) is
-supported; one sharing no content term with any cited passage is not. The
-rest go to the judge (the local LLM: P(yes) to "is the claim fully supported
-by the passage?"). A sentence without a citation is unsupported.
+A cheap lexical test settles the obvious case: a sentence whose content terms
+all occur in a cited passage (a quotation or near-quotation), with the same
+negation words on both sides, is supported. Everything else goes to the judge
+(the local LLM: P(yes) to "is the claim fully supported by the passage?"). A
+sentence without a citation is unsupported.
+
+Validated with `rag eval judge` on SciFact claims: a rule that also rejected
+sentences sharing no content term with the passage was wrong on 6 of 16 pairs
+it decided (paraphrases of supported claims), so it was removed; negation words
+are stopwords to BM25, hence the explicit check ("X does not raise Y" must not
+pass lexically against "X raises Y").
 """
 
 from __future__ import annotations
@@ -81,12 +87,23 @@ def support_score(
 ) -> tuple[float, str]:
     """Support of `claim` by the best of the cited passages, and which test decided."""
     claim_terms = set(analyzer.terms(claim))
-    coverage = max((term_coverage(claim_terms, analyzer.terms(t)) for t in cited), default=0.0)
-    if claim_terms and coverage >= LEXICAL_FULL:
-        return 1.0, "lexical"
-    if claim_terms and coverage == 0.0:
-        return 0.0, "lexical"
+    for text in cited:
+        covered = term_coverage(claim_terms, analyzer.terms(text)) >= LEXICAL_FULL
+        if claim_terms and covered and negations(claim) == negations(text):
+            return 1.0, "lexical"
     return max(judge.support(claim, text) for text in cited), "judge"
+
+
+_NEGATION = re.compile(
+    r"\b(not|no|never|none|nor|neither|without|cannot|lack|lacks|fail|fails|failed)\b"
+    r"|n't\b",
+    re.IGNORECASE,
+)
+
+
+def negations(text: str) -> bool:
+    """Whether `text` has a negation word."""
+    return _NEGATION.search(text) is not None
 
 
 def term_coverage(claim_terms: set[str], passage_terms: Sequence[str]) -> float:

@@ -11,6 +11,7 @@ from rag.answer.answerer import NOT_FOUND, Answerer
 from rag.answer.build import LazyLLM, make_answerer
 from rag.answer.generators import ExtractiveGenerator
 from rag.answer.serialize import answer_data
+from rag.answer.verify import negations, support_score
 from rag.embedding import SentenceTransformerEmbedder
 from rag.index.snapshot import Snapshot, open_current
 from rag.index.terms import TermAnalyzer
@@ -43,6 +44,23 @@ class FixedJudge:
     def support(self, claim: str, passage: str) -> float:
         self.calls += 1
         return self.score
+
+
+def test_lexical_check_passes_quotations_and_sends_the_rest_to_the_judge() -> None:
+    analyzer = TermAnalyzer(TokenizerSettings())
+    passage = "Aspirin raises the risk of bleeding in older adults."
+    judge = FixedJudge(0.2)
+    assert support_score("Aspirin raises the risk of bleeding.", [passage], judge, analyzer) == (
+        1.0,
+        "lexical",
+    )
+    # Negation words are stopwords to BM25: a negated quotation must reach the judge.
+    for claim in ("Aspirin does not raise the risk of bleeding.", "Aspirin doesn't raise it."):
+        assert support_score(claim, [passage], judge, analyzer) == (0.2, "judge")
+    # No shared term is not proof of no support (paraphrase): the judge decides.
+    assert support_score("ASA increases haemorrhage.", [passage], judge, analyzer) == (0.2, "judge")
+    assert judge.calls == 3
+    assert negations("It never rains") and negations("it isn't") and not negations("notable")
 
 
 @pytest.fixture
