@@ -101,7 +101,7 @@ def test_answers_suite_with_the_local_model_and_a_validated_judge(
         "--config",
         config,
         "--limit",
-        2,
+        1,
         "--claims",
         claims,
         "--judge-limit",
@@ -113,10 +113,10 @@ def test_answers_suite_with_the_local_model_and_a_validated_judge(
     run = results(out)
     questions = [i for i in run["items"] if i["kind"] == "question"]
     judged = [i for i in run["items"] if i["kind"] == "judge"]
-    assert len(questions) == 2 and len(judged) == 3
+    assert len(questions) == 1 and len(judged) == 3
     assert {i["group"] for i in judged} == {"SUPPORT", "CONTRADICT", "NEI"}
     for item in questions:
-        assert item["generator"].endswith(".gguf") or item["fallback_reason"]
+        assert item["generator"] == "local" or item["fallback_reason"]
         assert 0.0 <= item["f1"] <= 1.0 and item["contains"] in (0.0, 1.0)
         assert 0.0 <= item["ragas_id_based_context_recall"] <= 1.0
         assert item["gold_retrieved"] == item["ragas_id_based_context_recall"]
@@ -125,7 +125,7 @@ def test_answers_suite_with_the_local_model_and_a_validated_judge(
     summary = run["summary"]
     validation = summary["judge_validation"]
     assert validation["n"] == 3 and validation["scorers"]["llm"]["roc_auc"] is not None
-    assert summary["n"] == 2 and summary["latency_ms"]["p50"] > 0
+    assert summary["n"] == 1 and summary["latency_ms"]["p50"] > 0
     text = (out / "summary.md").read_text(encoding="utf-8")
     assert "validated on 3 SciFact claim pairs" in text
     assert "ragas' LLM metrics did not run" in text
