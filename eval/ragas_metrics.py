@@ -90,48 +90,56 @@ class _Embeddings:
 
 
 class LLMScorer:
-    """ragas' LLM metrics against an OpenAI-compatible judge server."""
+    """ragas' LLM metrics against an OpenAI-compatible judge server.
+
+    Each `score` opens its own client and closes it before returning: a client
+    left to the garbage collector leaks sockets of a finished event loop.
+    """
 
     def __init__(self, settings: EvalSettings, embedder: Embedder) -> None:
         _check_installed()
-        from openai import AsyncOpenAI
         from ragas.embeddings import BaseRagasEmbedding
-        from ragas.llms import llm_factory
-        from ragas.metrics.collections import AnswerRelevancy, ContextPrecision, Faithfulness
 
         assert settings.judge_base_url is not None
-        client = AsyncOpenAI(
-            base_url=settings.judge_base_url,
-            api_key=settings.judge_api_key or "none",
-            timeout=settings.judge_timeout_s,
-            max_retries=0,
-        )
-        llm = llm_factory(settings.judge_model, client=client)
-        embeddings = type("RagEmbeddings", (_Embeddings, BaseRagasEmbedding), {})(embedder)
-        self._faithfulness = Faithfulness(llm=llm)
-        self._relevancy = AnswerRelevancy(llm=llm, embeddings=embeddings, strictness=1)
-        self._precision = ContextPrecision(llm=llm)
+        self._settings = settings
+        self._embeddings = type("RagEmbeddings", (_Embeddings, BaseRagasEmbedding), {})(embedder)
 
     def score(self, sample: Sample) -> dict[str, float | str]:
         return asyncio.run(self._score(sample))
 
     async def _score(self, sample: Sample) -> dict[str, float | str]:
-        contexts = list(sample.retrieved_texts)
-        calls = {
-            "ragas_faithfulness": self._faithfulness.ascore(
-                user_input=sample.question, response=sample.response, retrieved_contexts=contexts
-            ),
-            "ragas_answer_relevancy": self._relevancy.ascore(
-                user_input=sample.question, response=sample.response
-            ),
-            "ragas_context_precision": self._precision.ascore(
-                user_input=sample.question, reference=sample.reference, retrieved_contexts=contexts
-            ),
-        }
-        scores: dict[str, float | str] = {}
-        for name, call in calls.items():  # one at a time: a local judge serves one request
-            try:
-                scores[name] = float((await call).value)
-            except Exception as exc:
-                scores[name + "_error"] = f"{type(exc).__name__}: {exc}"[:300]
+        from openai import AsyncOpenAI
+        from ragas.llms import llm_factory
+        from ragas.metrics.collections import AnswerRelevancy, ContextPrecision, Faithfulness
+
+        settings = self._settings
+        async with AsyncOpenAI(
+            base_url=settings.judge_base_url,
+            api_key=settings.judge_api_key or "none",
+            timeout=settings.judge_timeout_s,
+            max_retries=0,
+        ) as client:
+            llm = llm_factory(settings.judge_model, client=client)
+            contexts = list(sample.retrieved_texts)
+            calls = {
+                "ragas_faithfulness": Faithfulness(llm=llm).ascore(
+                    user_input=sample.question,
+                    response=sample.response,
+                    retrieved_contexts=contexts,
+                ),
+                "ragas_answer_relevancy": AnswerRelevancy(
+                    llm=llm, embeddings=self._embeddings, strictness=1
+                ).ascore(user_input=sample.question, response=sample.response),
+                "ragas_context_precision": ContextPrecision(llm=llm).ascore(
+                    user_input=sample.question,
+                    reference=sample.reference,
+                    retrieved_contexts=contexts,
+                ),
+            }
+            scores: dict[str, float | str] = {}
+            for name, call in calls.items():  # one at a time: a local judge serves one request
+                try:
+                    scores[name] = float((await call).value)
+                except Exception as exc:  # a judge failure is reported, not fatal
+                    scores[name + "_error"] = f"{type(exc).__name__}: {exc}"[:300]
         return scores
