@@ -25,7 +25,6 @@ def run_suite(
 
     config = {k: _plain(v) for k, v in options.items() if k not in NOT_CONFIG}
     config["settings"] = settings_record(settings)
-    limit = options.get("limit")
     if suite == "retrieval":
         return _retrieval(options, config, settings, embedder, out, progress)
     if suite == "judge":
@@ -39,7 +38,6 @@ def run_suite(
     from eval.suites import refusal
 
     assert suite == "refusal", suite
-    del limit
     return refusal.main(options, config, settings, embedder, out, progress)
 
 
