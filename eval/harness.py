@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.run_dir import RunDir
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.embedding import Embedder, make_embedder
 from rag.settings import Settings
 
 # Options that do not change what a run measures: a resumed run may differ in these.
@@ -21,7 +21,7 @@ def run_suite(
 
     @cache
     def embedder() -> Embedder:
-        return SentenceTransformerEmbedder(settings.embedding)
+        return make_embedder(settings.embedding)
 
     config = {k: _plain(v) for k, v in options.items() if k not in NOT_CONFIG}
     config["settings"] = settings_record(settings)

@@ -49,4 +49,8 @@ def _built_with(old: Snapshot) -> dict[str, dict[str, object]]:
     """The settings groups the live generation was built with, so removal keeps them."""
     data = old.manifest.data
     groups = {group: data[group] for group in ("chunking", "tokenizer", "bm25", "dense")}
-    return groups | {"embedding": {"model": data["embedding"]["model"]}}
+    embedding = {
+        "model": data["embedding"]["model"],
+        "backend": old.manifest.value("embedding.backend"),
+    }
+    return groups | {"embedding": embedding}

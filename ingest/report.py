@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 
@@ -21,6 +22,17 @@ class IngestReport:
     chunks_total: int = 0
     generation: int | None = None
     seconds: float = 0.0
+    marks: list[tuple[str, float]] = field(default_factory=list)
+
+    def mark(self, phase: str) -> None:
+        """Start `phase` now (ending the previous one)."""
+        self.marks.append((phase, time.perf_counter()))
+
+    @property
+    def phases(self) -> dict[str, float]:
+        """Seconds spent in each phase, in order."""
+        ends = [t for _, t in self.marks[1:]] + [time.perf_counter()]
+        return {name: end - start for (name, start), end in zip(self.marks, ends, strict=True)}
 
     @property
     def changed(self) -> bool:

@@ -78,7 +78,7 @@ def run_ingest(
 def _plan(
     settings: Settings, options: Options, old: Snapshot | None, report: IngestReport
 ) -> _Plan:
-    log.info("phase: scanning")
+    _phase(report, "scanning")
     found = scan(options.paths, settings.ingest.follow_symlinks)
     report.failed.extend((e.path, str(e)) for e in found.failures)
     report.files_skipped = found.skipped
@@ -87,7 +87,7 @@ def _plan(
         previous = Previous.from_rows(old.store.files(), list(old.store.documents()))
     plan = _Plan()
     seen = {str(p) for p in found.files}
-    log.info("phase: loading")
+    _phase(report, "loading")
     for path in _bar(found.files, "files", options.progress):
         _plan_file(settings, options, path, previous, plan, report)
     for source, rows in previous.docs_by_source.items():
@@ -167,17 +167,17 @@ def _build(
     else:
         dimension = old.manifest.dimension
         max_tokens = int(old.manifest.data["embedding"]["max_tokens"])
-    log.info("phase: writing")
+    _phase(report, "writing")
     number, folder = generations.start_partial(settings.index_dir)
     files = sorted(plan.files.values(), key=lambda f: f.source_path)
     report.chunks_total = write_generation(
         folder, number, settings, files, entries, dimension, max_tokens
     )
-    log.info("phase: switching")
+    _phase(report, "switching")
     generations.publish(settings.index_dir, folder)
     generations.prune(settings.index_dir, settings.ingest.keep_generations)
     report.generation = number
-    log.info("phase: done")
+    _phase(report, "done")
 
 
 def _new_entries(
@@ -188,12 +188,12 @@ def _new_entries(
     embedder: Embedder,
     report: IngestReport,
 ) -> list[Entry]:
-    log.info("phase: chunking")
+    _phase(report, "chunking")
     chunker = make_chunker(settings.chunking, embedder)
     new_chunks = [chunker.chunk(doc) for doc in _bar(plan.new, "chunking", options.progress)]
     report.chunks_new = sum(map(len, new_chunks))
     cache = _vector_cache(old, settings)
-    log.info("phase: embedding")
+    _phase(report, "embedding")
     vectors = _embed_missing(embedder, [c for cs in new_chunks for c in cs], cache, options, report)
     return [
         Entry(
@@ -210,7 +210,11 @@ Vectors = npt.NDArray[np.float32]
 
 def _vector_cache(old: Snapshot | None, settings: Settings) -> dict[str, Vectors]:
     """Stored vectors by chunk text hash, when the model is the same."""
-    if old is None or old.manifest.value("embedding.model") != settings.embedding.model:
+    same = all(
+        old is not None and old.manifest.value(f"embedding.{f}") == getattr(settings.embedding, f)
+        for f in ("model", "backend")
+    )
+    if old is None or not same:
         return {}
     return {text_hash: old.embeddings[pos] for pos, _, text_hash in old.store.chunk_texts()}
 
@@ -237,6 +241,11 @@ def _rows(vectors: dict[str, Vectors], chunks: list[Chunk], dim: int) -> Vectors
     if not chunks:
         return np.zeros((0, dim), dtype=np.float32)
     return np.stack([vectors[c.text_hash] for c in chunks]).astype(np.float32)
+
+
+def _phase(report: IngestReport, name: str) -> None:
+    log.info("phase: %s", name)
+    report.mark(name)
 
 
 def _bar(items: list[T], what: str, enabled: bool) -> Iterable[T]:

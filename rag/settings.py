@@ -38,9 +38,16 @@ class BM25Method(StrEnum):
 
 
 class DenseIndexType(StrEnum):
+    AUTO = "auto"
     FLAT = "flat"
     HNSW = "hnsw"
     IVF_SQ8 = "ivf-sq8"
+
+
+class EmbeddingBackend(StrEnum):
+    ONNX_INT8 = "onnx-int8"
+    ONNX = "onnx"
+    TORCH = "torch"
 
 
 class EmbeddingSettings(_Group):
@@ -48,9 +55,17 @@ class EmbeddingSettings(_Group):
         PACKAGED_MODEL,
         description="Model name or local path; the default is the packaged all-MiniLM-L6-v2.",
     )
-    batch_size: int = Field(32, ge=1, le=1024)
-    device: str = "cpu"
-    threads: int = Field(0, ge=0, description="torch threads; 0 means all cores.")
+    backend: EmbeddingBackend = Field(
+        EmbeddingBackend.ONNX_INT8,
+        description="onnx-int8 (fastest), onnx (float32) or torch (sentence-transformers).",
+    )
+    batch_size: int = Field(32, ge=1, le=1024, description="torch backend only.")
+    device: str = Field("cpu", description="torch backend only.")
+    threads: int = Field(0, ge=0, description="Threads for the model; 0 means all cores.")
+    cache_dir: Path = Field(
+        Path.home() / ".cache" / "rag" / "models" / "onnx",
+        description="Where the ONNX export of the model is kept (made once, on first use).",
+    )
 
 
 class ChunkingSettings(_Group):
@@ -91,7 +106,16 @@ class BM25Settings(_Group):
 
 
 class DenseSettings(_Group):
-    index_type: DenseIndexType = DenseIndexType.FLAT
+    index_type: DenseIndexType = Field(
+        DenseIndexType.AUTO,
+        description="auto: flat (exact) below hnsw_from vectors, hnsw below ivf_from, then ivf-sq8",
+    )
+    hnsw_from: int = Field(50_000, ge=1, description="auto: vectors from which HNSW is used.")
+    ivf_from: int = Field(
+        500_000,
+        ge=1,
+        description="auto: vectors from which IVF-SQ8 is used (a quarter the memory).",
+    )
     hnsw_m: int = Field(32, ge=4, le=128)
     hnsw_ef_construction: int = Field(200, ge=8)
     hnsw_ef_search: int = Field(64, ge=8)
@@ -127,6 +151,9 @@ class LLMSettings(_Group):
     threads: int = Field(0, ge=0, description="CPU threads; 0 means all cores.")
     max_tokens: int = Field(256, ge=1, le=4096)
     seed: int = 0
+    prefix_cache: bool = Field(
+        True, description="Keep the system prompt's KV cache and load it back for each answer."
+    )
 
 
 class AnswerSettings(_Group):

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder, make_embedder
 from rag.generation.model_file import packaged_model_path
 from rag.settings import EmbeddingSettings
 from tests.service_helpers import free_port
@@ -30,14 +30,12 @@ def need(path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_embedder() -> Iterator[SentenceTransformerEmbedder]:
-    yield SentenceTransformerEmbedder(EmbeddingSettings())
+def real_embedder() -> Iterator[Embedder]:
+    yield make_embedder(EmbeddingSettings())
 
 
 @pytest.fixture(scope="session")
-def scifact_index(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
-) -> Path:
+def scifact_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
     """SciFact's 5,183 abstracts ingested with the real model (about 10 minutes here)."""
     from ingest.run import Options, run_ingest
     from rag.settings import build_settings
@@ -85,9 +83,7 @@ def write_facts(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def facts_index(
-    tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder
-) -> Path:
+def facts_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Path:
     """Six small documents (Markdown, text, a two-page PDF), real model, real index."""
     from ingest.run import Options, run_ingest
     from rag.settings import build_settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from eval.beir import beir_ids_by_position, document_ranking, load_queries
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.index.snapshot import open_current
 from rag.retrieval.dense import DenseRetriever
 from rag.retrieval.sparse import SparseRetriever
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_test_queries_find_a_relevant_abstract_in_the_top_10(
-    scifact_index: Path, real_embedder: SentenceTransformerEmbedder
+    scifact_index: Path, real_embedder: Embedder
 ) -> None:
     queries = load_queries(DATASETS / "beir-scifact", "test")
     snapshot = open_current(scifact_index)

@@ -10,7 +10,7 @@ from rag.answer.answerer import Answer
 from rag.answer.build import LazyLLM, make_answerer
 from rag.answer.serialize import answer_data
 from rag.cli import exit_codes
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import make_embedder
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.open import open_retriever
 from rag.settings import load_settings
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         answer__query_transform=args.transform,
     )
     mode = FusionMode.parse(args.mode or settings.retrieval.mode)
-    embedder = SentenceTransformerEmbedder(settings.embedding)
+    embedder = make_embedder(settings.embedding)
     llm = LazyLLM(settings)
     with open_retriever(settings, embedder) as retriever:
         answer = make_answerer(settings, retriever, embedder, llm).answer(args.question, mode)

@@ -64,12 +64,17 @@ def run_stats(args: argparse.Namespace) -> int:
         ("BM25 terms", counts["terms"]),
         ("embedding model", f"{data['embedding']['model']} ({data['embedding']['dimension']} d)"),
         ("chunking", _describe(data["chunking"])),
-        ("dense index", data["dense"]["index_type"]),
+        ("dense index", _dense_type(data["dense"])),
         ("size on disk", f"{_size_mb(folder):.1f} MB"),
     ]
     for name, value in lines:
         print(f"{name:<16} {value}")
     return exit_codes.OK
+
+
+def _dense_type(dense: dict[str, str]) -> str:
+    built = dense.get("built_type", dense["index_type"])
+    return built if built == dense["index_type"] else f"{built} ({dense['index_type']})"
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 from ingest.run import Options, run_ingest
 from rag.cli import exit_codes
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import make_embedder
 from rag.settings import load_settings
 
 HELP = """Turn files and folders into a FAISS + BM25 index.
@@ -54,8 +54,8 @@ def add_ingest_parser(commands: Any) -> None:
     parser.add_argument("--chunk-overlap", type=int, help="tokens shared by neighbours")
     parser.add_argument(
         "--dense-index",
-        choices=["flat", "hnsw", "ivf-sq8"],
-        help="FAISS index type (default: flat, exact)",
+        choices=["auto", "flat", "hnsw", "ivf-sq8"],
+        help="FAISS index type (default: auto, by corpus size: flat, then hnsw, then ivf-sq8)",
     )
     parser.add_argument(
         "--follow-symlinks",
@@ -84,6 +84,6 @@ def run(args: argparse.Namespace) -> int:
         rebuild=args.rebuild,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
-    report = run_ingest(settings, options, lambda: SentenceTransformerEmbedder(settings.embedding))
+    report = run_ingest(settings, options, lambda: make_embedder(settings.embedding))
     print(report.table())
     return exit_codes.PARTIAL if report.failed else exit_codes.OK

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from rag.cli import exit_codes
 from rag.cli.ask_cmd import add_ask_parser
+from rag.cli.bench_cmd import add_bench_parser
 from rag.cli.eval_cmd import add_eval_parser
 from rag.cli.index_cmd import add_index_parser
 from rag.cli.ingest_cmd import add_ingest_parser
@@ -31,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  rag index stats --index .rag/index\n"
         '  rag search "how are PDFs read" --index .rag/index\n'
         "  rag serve --index .rag/index --port 8000\n"
-        "  rag eval retrieval --dataset ../shared/datasets/beir-scifact",
+        "  rag eval retrieval --dataset ../shared/datasets/beir-scifact\n"
+        "  rag bench bm25 --sizes 10000,100000",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_ingest_parser(commands)
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ask_parser(commands)
     add_serve_parser(commands)
     add_eval_parser(commands)
+    add_bench_parser(commands)
     return parser
 
 

@@ -41,6 +41,8 @@ class LocalLLM:
         )
         self._lock = threading.Lock()
         self._max_tokens = settings.max_tokens
+        self._prefix_cache = settings.prefix_cache
+        self._prefixes: dict[tuple[int, ...], Any] = {}
         self.name = path.name
 
     def close(self) -> None:
@@ -48,6 +50,7 @@ class LocalLLM:
 
     def chat(self, messages: Sequence[Message], max_tokens: int | None = None) -> str:
         with self._lock:
+            self._restore_system_prefix(messages)
             result = self._llm.create_chat_completion(
                 messages=list(messages), max_tokens=max_tokens or self._max_tokens, temperature=0.0
             )
@@ -58,6 +61,7 @@ class LocalLLM:
     ) -> Iterator[str]:
         """The reply piece by piece as it is generated (the model is held meanwhile)."""
         with self._lock:
+            self._restore_system_prefix(messages)
             chunks = self._llm.create_chat_completion(
                 messages=list(messages),
                 max_tokens=max_tokens or self._max_tokens,
@@ -88,6 +92,29 @@ class LocalLLM:
         p_yes = np.exp(logits[yes] - top).sum()
         p_no = np.exp(logits[no] - top).sum()
         return float(p_yes / (p_yes + p_no))
+
+    def _restore_system_prefix(self, messages: Sequence[Message]) -> None:
+        """Put the system prompt's KV cache back if another prompt replaced it.
+
+        llama.cpp reuses the prefix a prompt shares with the previous one, but
+        a judge call between two answers replaces it; the system prompt's state
+        is saved once per distinct system prompt (a few MB) and loaded back
+        instead of evaluating it again (`rag bench answer` measures the gain).
+        """
+        if not self._prefix_cache or not messages or messages[0]["role"] != "system":
+            return
+        text = chatml(messages[:1])
+        tokens = tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        held = tuple(self._llm.input_ids[: min(self._llm.n_tokens, len(tokens))].tolist())
+        if held == tokens:
+            return
+        state = self._prefixes.get(tokens)
+        if state is not None:
+            self._llm.load_state(state)
+            return
+        self._eval_after_shared_prefix(list(tokens))
+        if len(self._prefixes) < 4:
+            self._prefixes[tokens] = self._llm.save_state()
 
     def _eval_after_shared_prefix(self, tokens: list[int]) -> None:
         """Evaluate `tokens`, reusing the KV cache of the prefix they share with the

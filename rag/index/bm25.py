@@ -13,14 +13,14 @@ On disk: `vocab.json` (terms in row order), `term_ptr.npy`, `postings.npy`
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from rag.index.bm25_maxscore import maxscore_top_k
 from rag.index.bm25_scoring import idf_lucene, idf_okapi, tf_saturation
 from rag.settings import BM25Method, BM25Settings
 
@@ -49,24 +49,48 @@ class BM25Index:
         self._postings = postings
         self._weights = weights
         self.n_docs = n_docs
+        self._term_max = _term_max(term_ptr, weights)
 
     @classmethod
-    def build(cls, docs: Sequence[Sequence[str]], settings: BM25Settings) -> BM25Index:
-        counts = [Counter(terms) for terms in docs]
-        vocab = sorted({term for c in counts for term in c})
-        row = {term: i for i, term in enumerate(vocab)}
-        doc_len = np.array([len(terms) for terms in docs], dtype=np.float64)
-        term_rows, doc_cols, tfs = _coo(counts, row)
-        order = np.lexsort((doc_cols, term_rows))
-        term_rows, doc_cols, tfs = term_rows[order], doc_cols[order], tfs[order]
-        df = np.bincount(term_rows, minlength=len(vocab)).astype(np.float64)
-        idf = _idf(df, len(docs), settings)
-        avgdl = float(doc_len.mean()) if len(docs) else 0.0
-        sat = tf_saturation(tfs, doc_len[doc_cols], avgdl, settings.k1, settings.b)
+    def build(cls, docs: Iterable[Sequence[str]], settings: BM25Settings) -> BM25Index:
+        """Index analysed documents; terms become integer ids as they stream in,
+        so a million chunks cost arrays, not a Counter per chunk."""
+        ids: dict[str, int] = {}
+        doc_terms = [
+            np.fromiter((ids.setdefault(t, len(ids)) for t in terms), np.int32) for terms in docs
+        ]
+        lengths = np.array([len(a) for a in doc_terms], dtype=np.int64)
+        flat = np.concatenate(doc_terms) if doc_terms else np.zeros(0, np.int32)
+        return cls.from_term_ids(lengths, flat, list(ids), settings)
+
+    @classmethod
+    def from_term_ids(
+        cls,
+        lengths: Ints,
+        term_ids: npt.NDArray[np.int32],
+        vocab: list[str],
+        settings: BM25Settings,
+    ) -> BM25Index:
+        """Index documents given as one array of term ids (`lengths[i]` ids for
+        document i, in order) over `vocab`; rows are stored in sorted term order."""
+        n_docs, n_terms = len(lengths), len(vocab)
+        sorted_rank = np.empty(n_terms, dtype=np.int64)
+        sorted_rank[np.argsort(np.array(vocab, dtype=object), kind="stable")] = np.arange(n_terms)
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        keys, tfs = np.unique(sorted_rank[term_ids] * max(n_docs, 1) + doc_of, return_counts=True)
+        del doc_of
+        term_rows, doc_cols = np.divmod(keys, max(n_docs, 1))
+        df = np.bincount(term_rows, minlength=n_terms)
+        idf = _idf(df.astype(np.float64), n_docs, settings)
+        doc_len = lengths.astype(np.float64)
+        avgdl = float(doc_len.mean()) if n_docs else 0.0
+        sat = tf_saturation(
+            tfs.astype(np.float64), doc_len[doc_cols], avgdl, settings.k1, settings.b
+        )
         weights = (idf[term_rows] * sat).astype(np.float32)
-        term_ptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(term_rows, minlength=len(vocab)), out=term_ptr[1:])
-        return cls(vocab, term_ptr, doc_cols.astype(np.int32), weights, len(docs))
+        term_ptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(df, out=term_ptr[1:])
+        return cls(sorted(vocab), term_ptr, doc_cols.astype(np.int32), weights, n_docs)
 
     def scores(self, query_terms: Sequence[str]) -> Scores:
         """Score of every document (zero where no query term occurs)."""
@@ -81,18 +105,28 @@ class BM25Index:
     def search(self, query_terms: Sequence[str], k: int, allowed: Ints | None = None) -> SparseHits:
         """Top `k` documents with a positive score, best first (ties: lower position),
         among the `allowed` positions when given."""
-        scores = self.scores(query_terms)
+        rows = [self._row[t] for t in query_terms if t in self._row]
+        found = None
+        if allowed is None and rows and k > 0:
+            found = maxscore_top_k(
+                rows,
+                k,
+                self._term_ptr,
+                self._postings,
+                self._weights,
+                self._term_max,
+                budget=max(self.n_docs // 4, 10_000),
+            )
+        if found is not None:
+            positions, scores = found
+            return _best(positions, scores.astype(np.float32), k)
+        every = self.scores(query_terms)
         if allowed is not None:
-            kept = np.zeros_like(scores)
-            kept[allowed] = scores[allowed]
-            scores = kept
-        matched = np.flatnonzero(scores > 0)
-        if matched.size > k:
-            top = np.argpartition(-scores[matched], k - 1)[:k]
-            matched = matched[top]
-        order = np.lexsort((matched, -scores[matched]))
-        best = matched[order]
-        return SparseHits(best.astype(np.int64), scores[best])
+            kept = np.zeros_like(every)
+            kept[allowed] = every[allowed]
+            every = kept
+        matched = np.flatnonzero(every > 0)
+        return _best(matched, every[matched], k)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -115,15 +149,24 @@ class BM25Index:
         )
 
 
-def _coo(
-    counts: list[Counter[str]], row: dict[str, int]
-) -> tuple[Ints, Ints, npt.NDArray[np.float64]]:
-    sizes = [len(c) for c in counts]
-    total = sum(sizes)
-    term_rows = np.fromiter((row[t] for c in counts for t in c), dtype=np.int64, count=total)
-    tfs = np.fromiter((n for c in counts for n in c.values()), dtype=np.float64, count=total)
-    doc_cols = np.repeat(np.arange(len(counts), dtype=np.int64), sizes)
-    return term_rows, doc_cols, tfs
+def _best(positions: Ints, scores: Scores, k: int) -> SparseHits:
+    keep = scores > 0
+    positions, scores = positions[keep], scores[keep]
+    if positions.size > k:  # everything at or above the k-th score: ties resolve by position
+        kth = np.partition(scores, positions.size - k)[positions.size - k]
+        above = scores >= kth
+        positions, scores = positions[above], scores[above]
+    order = np.lexsort((positions, -scores))[:k]
+    return SparseHits(positions[order].astype(np.int64), scores[order])
+
+
+def _term_max(term_ptr: Ints, weights: Scores) -> Scores:
+    """Each term's largest posting weight (0 for a term with no postings)."""
+    out = np.zeros(len(term_ptr) - 1, dtype=np.float32)
+    filled = np.flatnonzero(np.diff(term_ptr) > 0)
+    if filled.size:
+        out[filled] = np.maximum.reduceat(np.asarray(weights), term_ptr[filled])
+    return out
 
 
 def _idf(

@@ -1,9 +1,12 @@
 """FAISS inner-product indices over unit vectors (inner product = cosine).
 
-- flat: exact search, the default;
+- flat: exact search;
 - hnsw: graph search (M=32, efSearch=64 reached recall@10 0.99 at 100k here);
 - ivf-sq8: inverted lists over 8-bit scalar-quantised vectors, for corpora
-  too large to keep in float32 (1M vectors in about 375 MB).
+  too large to keep in float32 (1M vectors in about 375 MB);
+- auto, the default: flat while exact search is fast (below 50k vectors,
+  under about 4 ms), HNSW up to 500k, IVF-SQ8 beyond (`rag bench dense`
+  measures each at 100k and 1M).
 FAISS ids are chunk positions in the store.
 """
 
@@ -39,8 +42,17 @@ def build_dense(vectors: Vectors, settings: DenseSettings) -> faiss.Index:
     return index
 
 
+def resolve_type(n: int, settings: DenseSettings) -> DenseIndexType:
+    """The index type `auto` stands for at `n` vectors; others as set."""
+    if settings.index_type is not DenseIndexType.AUTO:
+        return settings.index_type
+    if n >= settings.ivf_from:
+        return DenseIndexType.IVF_SQ8
+    return DenseIndexType.HNSW if n >= settings.hnsw_from else DenseIndexType.FLAT
+
+
 def _empty_index(dim: int, n: int, settings: DenseSettings) -> faiss.Index:
-    match settings.index_type:
+    match resolve_type(n, settings):
         case DenseIndexType.HNSW:
             hnsw = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
             hnsw.hnsw.efConstruction = settings.hnsw_ef_construction

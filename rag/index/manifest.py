@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import IndexCorruptError, IndexMismatchError
+from rag.index.dense import resolve_type
 from rag.settings import Settings
 
 FORMAT = 1
@@ -22,6 +23,7 @@ MANIFEST = "manifest.json"
 # Fields whose change makes stored chunks or vectors wrong: ingest must rebuild.
 INGEST_FIELDS = (
     "embedding.model",
+    "embedding.backend",
     "chunking.strategy",
     "chunking.size",
     "chunking.overlap",
@@ -30,11 +32,23 @@ INGEST_FIELDS = (
 # Fields a query must share with the index to embed and analyse text the same way.
 QUERY_FIELDS = (
     "embedding.model",
+    "embedding.backend",
     "tokenizer.lowercase",
     "tokenizer.stopwords",
     "tokenizer.stemmer",
 )
-_PACKAGES = ("rag", "sentence-transformers", "torch", "faiss-cpu", "pypdf", "PyStemmer", "numpy")
+# Values of fields that indexes of an earlier format version did not record.
+_IMPLIED = {"embedding.backend": "torch"}
+_PACKAGES = (
+    "rag",
+    "sentence-transformers",
+    "torch",
+    "onnxruntime",
+    "faiss-cpu",
+    "pypdf",
+    "PyStemmer",
+    "numpy",
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,7 @@ class Manifest:
 
     def value(self, dotted: str) -> Any:
         group, _, field = dotted.partition(".")
-        return self.data.get(group, {}).get(field)
+        return self.data.get(group, {}).get(field, _IMPLIED.get(dotted))
 
     def check(self, settings: Settings, fields: tuple[str, ...]) -> None:
         """Raise `IndexMismatchError` on the first field that differs."""
@@ -95,6 +109,7 @@ def new_manifest(
     dumped = settings.model_dump(mode="json")
     embedding = {
         "model": settings.embedding.model,
+        "backend": settings.embedding.backend.value,
         "dimension": dimension,
         "max_tokens": max_tokens,
         "normalized": True,
@@ -108,7 +123,8 @@ def new_manifest(
             "chunking": dumped["chunking"],
             "tokenizer": dumped["tokenizer"],
             "bm25": dumped["bm25"],
-            "dense": dumped["dense"],
+            "dense": dumped["dense"]
+            | {"built_type": resolve_type(counts.get("chunks", 0), settings.dense).value},
             "versions": _versions(),
             "counts": counts,
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.embedding import Embedder, make_embedder
 from rag.index.manifest import QUERY_FIELDS
 from rag.index.snapshot import open_current
 from rag.retrieval.hybrid import HybridRetriever
@@ -21,7 +21,7 @@ def open_retriever(
     snapshot = open_current(settings.index_dir)
     try:
         snapshot.manifest.check(settings, QUERY_FIELDS)
-        model = embedder or SentenceTransformerEmbedder(settings.embedding)
+        model = embedder or make_embedder(settings.embedding)
         yield HybridRetriever(
             snapshot, model, settings.tokenizer, settings.retrieval, make_reranker(settings)
         )

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
 from rag.answer.build import LazyLLM
-from rag.embedding import Embedder, SentenceTransformerEmbedder
+from rag.embedding import Embedder, make_embedder
 from rag.retrieval.rerank import make_reranker
 from rag.service import errors
 from rag.service.holder import IndexHolder
@@ -30,7 +30,7 @@ EmbedderFactory = Callable[[Settings], Embedder]
 
 
 def default_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(settings.embedding)
+    return make_embedder(settings.embedding)
 
 
 def create_app(settings: Settings, embedder: EmbedderFactory = default_embedder) -> FastAPI:

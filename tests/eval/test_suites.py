@@ -222,12 +222,12 @@ def test_ragas_llm_metrics_against_an_openai_compatible_judge(openai_server: str
     """ragas Faithfulness, answer relevancy and context precision, judged by the
     packaged model behind llama.cpp's server on loopback (about 2 minutes here)."""
     from eval.ragas_metrics import LLMScorer, Sample
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.embedding import make_embedder
     from rag.settings import EmbeddingSettings, EvalSettings
 
     scorer = LLMScorer(
         EvalSettings(judge_base_url=openai_server),
-        SentenceTransformerEmbedder(EmbeddingSettings()),
+        make_embedder(EmbeddingSettings()),
     )
     passage = (
         "Ocean tides are caused mainly by the gravitational pull of the Moon. "

@@ -12,7 +12,7 @@ from rag.answer.build import LazyLLM, make_answerer
 from rag.answer.generators import ExtractiveGenerator
 from rag.answer.serialize import answer_data
 from rag.answer.verify import negations, support_score
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.index.snapshot import Snapshot, open_current
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.hybrid import HybridRetriever
@@ -72,7 +72,7 @@ def snapshot(facts_index: Path) -> Iterator[Snapshot]:
 
 def answerer(
     snapshot: Snapshot,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     generator: object,
     judge: object,
     **settings: object,
@@ -88,7 +88,7 @@ def answerer(
 
 
 def test_invented_markers_removed_uncited_and_unsupported_flagged(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
+    snapshot: Snapshot, real_embedder: Embedder
 ) -> None:
     script = Scripted(
         "Ocean tides are caused mainly by the gravitational pull of the Moon [1][9]. "
@@ -116,7 +116,7 @@ def test_invented_markers_removed_uncited_and_unsupported_flagged(
 
 
 def test_unsupported_sentences_dropped_by_setting(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
+    snapshot: Snapshot, real_embedder: Embedder
 ) -> None:
     script = Scripted(
         "Ocean tides are caused mainly by the gravitational pull of the Moon [1]. "
@@ -130,9 +130,7 @@ def test_unsupported_sentences_dropped_by_setting(
     )
 
 
-def test_refusal_when_no_sentence_is_supported(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_refusal_when_no_sentence_is_supported(snapshot: Snapshot, real_embedder: Embedder) -> None:
     script = Scripted("Tides are caused by whales [1].")
     answer = answerer(snapshot, real_embedder, script, FixedJudge(0.05)).answer(
         "What causes ocean tides?"
@@ -142,7 +140,7 @@ def test_refusal_when_no_sentence_is_supported(
 
 
 def test_refusal_before_generation_when_nothing_is_relevant(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
+    snapshot: Snapshot, real_embedder: Embedder
 ) -> None:
     script = Scripted("unused")
     answer = answerer(snapshot, real_embedder, script, FixedJudge(1.0)).answer(
@@ -151,9 +149,7 @@ def test_refusal_before_generation_when_nothing_is_relevant(
     assert answer.refused and script.shown == [] and answer.citations == []
 
 
-def test_extractive_answer_quotes_and_cites(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_extractive_answer_quotes_and_cites(snapshot: Snapshot, real_embedder: Embedder) -> None:
     judge = FixedJudge(0.0)
     answer = answerer(snapshot, real_embedder, ExtractiveGenerator(real_embedder), judge).answer(
         "Which animal uses a waggle dance?"
@@ -165,7 +161,7 @@ def test_extractive_answer_quotes_and_cites(
 
 @pytest.mark.slow
 def test_real_local_model_answers_refuses_and_ignores_injection(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder
+    tmp_path: Path, real_embedder: Embedder
 ) -> None:
     from ingest.run import Options, run_ingest
 
@@ -196,7 +192,7 @@ def test_real_local_model_answers_refuses_and_ignores_injection(
 
 
 def test_local_model_failure_falls_back_to_extractive_with_the_reason(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+    snapshot: Snapshot, real_embedder: Embedder, tmp_path: Path
 ) -> None:
     settings = build_settings(
         {
@@ -222,7 +218,7 @@ class BrokenJudge:
 
 
 def test_draft_that_cannot_be_checked_is_refused(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
+    snapshot: Snapshot, real_embedder: Embedder
 ) -> None:
     script = Scripted("Tides depend on the wind over the sea [1].")  # needs the judge
     answer = answerer(snapshot, real_embedder, script, BrokenJudge()).answer(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.generation.judge import LLMJudgeReranker
 from rag.generation.local import LocalLLM
 from rag.generation.model_file import SHA256, packaged_model_path, verify
@@ -45,7 +45,7 @@ def test_judge_prefers_the_passage_that_answers(llm: LocalLLM) -> None:
 
 
 def test_llm_reranker_in_hybrid_search(
-    llm: LocalLLM, facts_index: Path, real_embedder: SentenceTransformerEmbedder
+    llm: LocalLLM, facts_index: Path, real_embedder: Embedder
 ) -> None:
     snapshot = open_current(facts_index)
     try:

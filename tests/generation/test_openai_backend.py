@@ -11,7 +11,7 @@ import pytest
 
 from rag.answer.answerer import Answer
 from rag.answer.build import LazyLLM, make_answerer
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.index.snapshot import open_current
 from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings, build_settings
@@ -20,7 +20,7 @@ from tests.service_helpers import free_port
 pytestmark = pytest.mark.slow
 
 
-def ask(settings: Settings, embedder: SentenceTransformerEmbedder, question: str) -> Answer:
+def ask(settings: Settings, embedder: Embedder, question: str) -> Answer:
     snapshot = open_current(settings.index_dir)
     try:
         retriever = HybridRetriever(snapshot, embedder, settings.tokenizer, settings.retrieval)
@@ -44,7 +44,7 @@ def settings_for(index: Path, base_url: str, timeout: float = 60.0) -> Settings:
 
 
 def test_answers_through_a_real_openai_compatible_server(
-    openai_server: str, facts_index: Path, real_embedder: SentenceTransformerEmbedder
+    openai_server: str, facts_index: Path, real_embedder: Embedder
 ) -> None:
     answer = ask(
         settings_for(facts_index, openai_server), real_embedder, "What causes ocean tides?"
@@ -55,7 +55,7 @@ def test_answers_through_a_real_openai_compatible_server(
 
 
 def test_server_down_falls_back_to_extractive_with_the_reason(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+    facts_index: Path, real_embedder: Embedder
 ) -> None:
     down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
     answer = ask(settings_for(facts_index, down), real_embedder, "What causes ocean tides?")
@@ -65,7 +65,7 @@ def test_server_down_falls_back_to_extractive_with_the_reason(
 
 
 def test_hanging_server_times_out_and_falls_back(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+    facts_index: Path, real_embedder: Embedder
 ) -> None:
     with socket.socket() as silent:  # accepts connections, never answers
         silent.bind(("127.0.0.1", 0))

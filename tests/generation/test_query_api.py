@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.settings import build_settings
 from tests.service_helpers import running_service
 
@@ -21,9 +21,7 @@ def events(text: str) -> list[tuple[str, dict[str, object]]]:
     return parsed
 
 
-def test_extractive_answer_json_and_stream(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_extractive_answer_json_and_stream(facts_index: Path, real_embedder: Embedder) -> None:
     settings = build_settings({"index_dir": facts_index}, use_env=False)
     with running_service(settings, real_embedder) as client:
         body = {"question": "Which animal uses a waggle dance?", "generator": "extractive"}
@@ -46,7 +44,7 @@ def test_extractive_answer_json_and_stream(
 
 @pytest.mark.slow
 def test_local_model_streams_tokens_then_a_checked_answer(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+    facts_index: Path, real_embedder: Embedder
 ) -> None:
     settings = build_settings({"index_dir": facts_index}, use_env=False)
     with running_service(settings, real_embedder) as client:
@@ -66,7 +64,7 @@ def test_local_model_streams_tokens_then_a_checked_answer(
 
 @pytest.mark.slow
 def test_follow_up_question_is_condensed_with_history(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+    facts_index: Path, real_embedder: Embedder
 ) -> None:
     settings = build_settings({"index_dir": facts_index}, use_env=False)
     history = [

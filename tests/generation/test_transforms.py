@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.transforms import Hyde, MultiQuery, condense
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.generation.local import LocalLLM, Message
 from rag.index.snapshot import open_current
 from rag.retrieval.fusion import FusionMode
@@ -54,7 +54,7 @@ def test_hyde_adds_the_draft_and_condense_uses_history() -> None:
 
 
 def test_transform_queries_are_all_searched_and_fused(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder
+    facts_index: Path, real_embedder: Embedder
 ) -> None:
     snapshot = open_current(facts_index)
     try:

@@ -12,7 +12,7 @@ from ingest.chunking.recursive import RecursiveChunker
 from ingest.chunking.semantic import SemanticChunker
 from ingest.loaders.pdf import PdfLoader
 from rag.documents import Chunk, Document, PageSpan
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.errors import ConfigError
 from rag.settings import ChunkingSettings, IngestSettings
 from tests.conftest import PDFS, need
@@ -133,7 +133,7 @@ def test_chunk_size_over_model_window_is_refused() -> None:
 
 
 def test_real_tokenizer_never_overflows_the_model_window(
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: Embedder,
 ) -> None:
     assert real_embedder.max_tokens == 254  # 256 positions minus [CLS] and [SEP]
     [document] = PdfLoader().load(need(PDFS / "debian/reportlab-userguide.pdf"), IngestSettings())

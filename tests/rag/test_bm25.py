@@ -83,3 +83,50 @@ def test_rankings_equal_rank_bm25_on_scifact() -> None:
         expected = np.argsort(-reference.get_scores(query), kind="stable")[:10]
         got = ours.search(query, 10).positions
         np.testing.assert_array_equal(got, expected)
+
+
+def exhaustive_top(index: BM25Index, query: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+    every = index.scores(query)
+    matched = np.flatnonzero(every > 0)
+    order = np.lexsort((matched, -every[matched]))[:k]
+    return matched[order], every[matched[order]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(corpora, st.lists(terms, min_size=1, max_size=6), st.integers(1, 40))
+def test_maxscore_top_k_equals_exhaustive_ranking(
+    docs: list[list[str]], query: list[str], k: int
+) -> None:
+    """Pruned search returns exactly the exhaustive top k, ties broken by position."""
+    index = BM25Index.build(docs, BM25Settings())
+    positions, scores = exhaustive_top(index, query, k)
+    hits = index.search(query, k)
+    np.testing.assert_array_equal(hits.positions, positions)
+    np.testing.assert_allclose(hits.scores, scores, rtol=1e-5)
+
+
+def test_maxscore_on_zipfian_text_equals_exhaustive_ranking() -> None:
+    from bench.synthetic import zipf_corpus, zipf_queries
+
+    corpus = zipf_corpus(20_000, seed=3)
+    index = BM25Index.from_term_ids(corpus.lengths, corpus.term_ids, corpus.vocab, BM25Settings())
+    queries = zipf_queries(corpus, 100, seed=4)
+    queries += [[q[0], q[0], *q[1:3]] for q in queries[:20]]  # repeated query terms
+    for query in queries:
+        for k in (1, 10, 100):
+            positions, scores = exhaustive_top(index, query, k)
+            hits = index.search(query, k)
+            np.testing.assert_array_equal(hits.positions, positions)
+            np.testing.assert_allclose(hits.scores, scores, rtol=1e-5)
+
+
+def test_from_term_ids_equals_build_from_strings() -> None:
+    docs = [["cat", "dog", "cat"], ["eel"], ["dog", "fox", "ant"]]
+    vocab = ["dog", "cat", "eel", "fox", "ant"]
+    ids = np.array([1, 0, 1, 2, 0, 3, 4], dtype=np.int32)
+    lengths = np.array([3, 1, 3], dtype=np.int64)
+    built = BM25Index.build(docs, BM25Settings())
+    from_ids = BM25Index.from_term_ids(lengths, ids, vocab, BM25Settings())
+    assert built.vocab == from_ids.vocab == sorted(vocab)
+    for term in vocab:
+        np.testing.assert_array_equal(built.scores([term]), from_ids.scores([term]))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -57,3 +58,17 @@ def test_k_larger_than_index_and_empty_index(tmp_path: Path) -> None:
     assert load_dense(tmp_path / "d.faiss").ntotal == 3
     empty = build_dense(np.zeros((0, 32), np.float32), DenseSettings())
     assert search_dense(empty, vectors[0], 5).positions.size == 0
+
+
+def test_auto_index_type_follows_corpus_size() -> None:
+    from rag.index.dense import resolve_type
+
+    auto = DenseSettings()
+    assert resolve_type(1_000, auto) is DenseIndexType.FLAT
+    assert resolve_type(auto.hnsw_from, auto) is DenseIndexType.HNSW
+    assert resolve_type(auto.ivf_from, auto) is DenseIndexType.IVF_SQ8
+    assert resolve_type(10, DenseSettings(index_type=DenseIndexType.HNSW)) is DenseIndexType.HNSW
+    small = DenseSettings(hnsw_from=100, ivf_from=1000)
+    assert isinstance(build_dense(unit_vectors(50), small), faiss.IndexFlatIP)
+    assert isinstance(build_dense(unit_vectors(500), small), faiss.IndexHNSWFlat)
+    assert isinstance(build_dense(clustered_vectors(2000), small), faiss.IndexIVFScalarQuantizer)

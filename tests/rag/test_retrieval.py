@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.errors import ConfigError
 from rag.index.snapshot import Snapshot, open_current
 from rag.retrieval.filters import Filters
@@ -36,7 +36,7 @@ def snapshot(facts_index: Path) -> Iterator[Snapshot]:
     opened.close()
 
 
-def retriever(snapshot: Snapshot, embedder: SentenceTransformerEmbedder) -> HybridRetriever:
+def retriever(snapshot: Snapshot, embedder: Embedder) -> HybridRetriever:
     return HybridRetriever(snapshot, embedder, TokenizerSettings(), RetrievalSettings())
 
 
@@ -50,7 +50,7 @@ def top_file(
 
 @pytest.mark.parametrize("mode", list(FusionMode))
 def test_each_mode_finds_the_known_answers(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder, mode: FusionMode
+    snapshot: Snapshot, real_embedder: Embedder, mode: FusionMode
 ) -> None:
     hybrid = retriever(snapshot, real_embedder)
     expected = KNOWN if mode is not FusionMode.SPARSE else KNOWN[3:]  # BM25 needs shared words
@@ -59,7 +59,7 @@ def test_each_mode_finds_the_known_answers(
 
 
 def test_sparse_alone_misses_paraphrases_that_dense_finds(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
+    snapshot: Snapshot, real_embedder: Embedder
 ) -> None:
     hybrid = retriever(snapshot, real_embedder)
     outcome = hybrid.search("what makes dough rise", 5, FusionMode.SPARSE)
@@ -71,9 +71,7 @@ def test_sparse_alone_misses_paraphrases_that_dense_finds(
     assert "bread.md" in files  # "dough" and "rise" are shared words
 
 
-def test_fused_hits_carry_both_ranks(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_fused_hits_carry_both_ranks(snapshot: Snapshot, real_embedder: Embedder) -> None:
     outcome = retriever(snapshot, real_embedder).search("basalt lava", 3, FusionMode.RRF)
     first = outcome.hits[0]
     assert first.dense is not None and first.sparse is not None
@@ -82,7 +80,7 @@ def test_fused_hits_carry_both_ranks(
 
 
 def test_filters_by_document_prefix_and_metadata(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
+    snapshot: Snapshot, real_embedder: Embedder
 ) -> None:
     hybrid = retriever(snapshot, real_embedder)
     bees = next(d for d in snapshot.store.documents() if d["source_path"].endswith("bees.txt"))
@@ -108,9 +106,7 @@ def test_filters_by_document_prefix_and_metadata(
         assert found or mode is FusionMode.SPARSE  # no other document shares a term
 
 
-def test_passages_point_at_pages_and_spans(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_passages_point_at_pages_and_spans(snapshot: Snapshot, real_embedder: Embedder) -> None:
     hybrid = retriever(snapshot, real_embedder)
     outcome = hybrid.search("moraines retreating glacier", 1, FusionMode.RRF)
     [passage] = load_passages(snapshot.store, [outcome.hits[0].position])
@@ -121,7 +117,7 @@ def test_passages_point_at_pages_and_spans(
 
 
 def test_cross_encoder_reranker_code_path(
-    snapshot: Snapshot, real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+    snapshot: Snapshot, real_embedder: Embedder, tmp_path: Path
 ) -> None:
     """No cross-encoder weights ship in a package, so the test builds a tiny one."""
     from sentence_transformers import CrossEncoder

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from ingest.run import Options, run_ingest
-from rag.embedding import SentenceTransformerEmbedder
+from rag.embedding import Embedder
 from rag.index.generations import CURRENT, GENERATIONS
 from rag.settings import Settings, build_settings
 from tests.conftest import write_facts
@@ -25,9 +25,7 @@ def make_settings(index: Path, **service: object) -> Settings:
 
 
 @pytest.fixture
-def corpus_and_index(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder
-) -> tuple[Path, Path]:
+def corpus_and_index(tmp_path: Path, real_embedder: Embedder) -> tuple[Path, Path]:
     corpus = write_facts(tmp_path / "corpus")
     index = tmp_path / "index"
     run_ingest(make_settings(index), Options([corpus]), lambda: real_embedder)
@@ -38,9 +36,7 @@ def search(client: httpx.Client, question: str, **extra: object) -> httpx.Respon
     return client.post("/v1/search", json={"question": question, **extra})
 
 
-def test_search_health_documents_and_metrics(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_search_health_documents_and_metrics(facts_index: Path, real_embedder: Embedder) -> None:
     with running_service(make_settings(facts_index), real_embedder) as client:
         assert client.get("/healthz").json() == {"status": "ok"}
         assert client.get("/readyz").json() == {"status": "ready", "generation": 1}
@@ -66,7 +62,7 @@ def test_search_health_documents_and_metrics(
         assert "/v1/search" in client.get("/openapi.json").json()["paths"]
 
 
-def test_filters_over_http(facts_index: Path, real_embedder: SentenceTransformerEmbedder) -> None:
+def test_filters_over_http(facts_index: Path, real_embedder: Embedder) -> None:
     with running_service(make_settings(facts_index), real_embedder) as client:
         pdf = search(client, "lava", filters={"metadata": {"format": "pdf"}}).json()
         assert {Path(r["source"]).name for r in pdf["results"]} == {"glaciers.pdf"}
@@ -88,7 +84,7 @@ def test_filters_over_http(facts_index: Path, real_embedder: SentenceTransformer
 )
 def test_bad_requests_get_422_naming_the_field(
     facts_index: Path,
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: Embedder,
     body: dict[str, object],
     field: str,
 ) -> None:
@@ -98,9 +94,7 @@ def test_bad_requests_get_422_naming_the_field(
         assert field in [p["field"] for p in response.json()["detail"]]
 
 
-def test_limits_and_malformed_input(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_limits_and_malformed_input(facts_index: Path, real_embedder: Embedder) -> None:
     settings = make_settings(facts_index, max_question_chars=50, max_body_bytes=2048)
     with running_service(settings, real_embedder) as client:
         too_many = search(client, "x", top_k=101)
@@ -124,7 +118,7 @@ def test_limits_and_malformed_input(
 
 def test_unexpected_error_is_a_generic_500_with_a_logged_id(
     facts_index: Path,
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: Embedder,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -146,7 +140,7 @@ def test_unexpected_error_is_a_generic_500_with_a_logged_id(
 
 
 def test_api_keys(
-    facts_index: Path, real_embedder: SentenceTransformerEmbedder, caplog: pytest.LogCaptureFixture
+    facts_index: Path, real_embedder: Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings(facts_index, user_keys=[USER], admin_keys=[ADMIN])
     with caplog.at_level(logging.DEBUG), running_service(settings, real_embedder) as client:
@@ -169,7 +163,7 @@ def test_api_keys(
 
 
 def test_delete_document_makes_a_new_generation(
-    corpus_and_index: tuple[Path, Path], real_embedder: SentenceTransformerEmbedder
+    corpus_and_index: tuple[Path, Path], real_embedder: Embedder
 ) -> None:
     _, index = corpus_and_index
     with running_service(make_settings(index, reload_interval_s=0), real_embedder) as client:
@@ -186,7 +180,7 @@ def test_delete_document_makes_a_new_generation(
 
 
 def test_hot_swap_under_load_fails_no_request(
-    corpus_and_index: tuple[Path, Path], real_embedder: SentenceTransformerEmbedder
+    corpus_and_index: tuple[Path, Path], real_embedder: Embedder
 ) -> None:
     corpus, index = corpus_and_index
     settings = make_settings(index, reload_interval_s=0.1)
@@ -221,7 +215,7 @@ def test_hot_swap_under_load_fails_no_request(
 
 
 def test_corrupt_new_generation_is_refused_and_old_keeps_serving(
-    corpus_and_index: tuple[Path, Path], real_embedder: SentenceTransformerEmbedder
+    corpus_and_index: tuple[Path, Path], real_embedder: Embedder
 ) -> None:
     corpus, index = corpus_and_index
     settings = make_settings(index, reload_interval_s=0)
@@ -238,9 +232,7 @@ def test_corrupt_new_generation_is_refused_and_old_keeps_serving(
         assert client.get("/readyz").json()["generation"] == 1
 
 
-def test_service_without_an_index_is_not_ready(
-    tmp_path: Path, real_embedder: SentenceTransformerEmbedder
-) -> None:
+def test_service_without_an_index_is_not_ready(tmp_path: Path, real_embedder: Embedder) -> None:
     with running_service(make_settings(tmp_path / "none"), real_embedder) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")

@@ -1,0 +1,139 @@
+"""`rag bench bm25|dense|http|ingest|memory|answer|scaling`: the performance suite.
+
+Each prints its figures beside the baseline timed in the same run, and
+writes JSON (--out) with the machine it ran on. Benchmarks are not tests:
+nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rag.cli import exit_codes
+from rag.errors import ConfigError
+
+HELP = """Measure speed and memory; each figure beside its baseline, as JSON.
+
+examples:
+  rag bench bm25 --sizes 10000,100000,1000000
+  rag bench dense --sizes 100000,1000000
+  rag bench http --sizes 100000,1000000 --clients 1,8
+  rag bench ingest --dataset ../shared/datasets/beir-scifact --pdfs ../shared/pdfs
+  rag bench memory --sizes 1000000
+  rag bench answer --dataset ../shared/datasets/beir-scifact --questions 5
+  rag bench scaling --results bench-results
+"""
+SHARED = Path("../shared")
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: sizes are integers joined by commas") from None
+    if not sizes or min(sizes) < 100:
+        raise argparse.ArgumentTypeError("every size must be at least 100")
+    return sizes
+
+
+def add_bench_parser(commands: Any) -> None:
+    parser = commands.add_parser(
+        "bench",
+        help="performance benchmarks",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kinds = parser.add_subparsers(dest="bench", required=True, metavar="BENCHMARK")
+    specs = {
+        "bm25": "BM25 top-100 latency against rank-bm25",
+        "dense": "FAISS index types: latency and recall@10 against exact search",
+        "http": "POST /v1/search end to end, 1 and 8 clients",
+        "ingest": "ingest and embedding throughput per embedding backend",
+        "memory": "peak memory of an index build and of the service",
+        "answer": "answer latency with the local LLM: passages, prompt cache, chunk size",
+        "scaling": "ingest time and query latency against corpus size, as a PNG",
+    }
+    for name, text in specs.items():
+        sub = kinds.add_parser(name, help=text, description=text)
+        sub.add_argument("--out", type=Path, metavar="FILE", help="write the figures as JSON")
+        sub.set_defaults(run=run)
+    for name in ("bm25", "dense", "http", "memory"):
+        kinds.choices[name].add_argument("--sizes", type=_sizes, default=[10_000, 100_000])
+        kinds.choices[name].add_argument("--queries", type=int, default=200, metavar="N")
+    kinds.choices["bm25"].add_argument("--baseline-max", type=int, default=100_000, metavar="N")
+    kinds.choices["bm25"].add_argument(
+        "--dataset", type=Path, default=SHARED / "datasets/beir-scifact"
+    )
+    kinds.choices["dense"].add_argument("--hnsw-max", type=int, default=200_000, metavar="N")
+    kinds.choices["dense"].add_argument(
+        "--index", type=Path, help="take cluster centres from this index"
+    )
+    for name in ("http", "memory", "scaling"):
+        kinds.choices[name].add_argument(
+            "--work", type=Path, default=Path("bench-work"), help="synthetic indices, reused"
+        )
+    kinds.choices["http"].add_argument("--clients", type=_sizes_small, default=[1, 8])
+    ingest = kinds.choices["ingest"]
+    ingest.add_argument("--dataset", type=Path, default=SHARED / "datasets/beir-scifact")
+    ingest.add_argument("--limit", type=int, default=1000, help="SciFact documents to ingest")
+    ingest.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
+    ingest.add_argument("--backends", default="torch,onnx,onnx-int8")
+    answer = kinds.choices["answer"]
+    answer.add_argument("--dataset", type=Path, default=SHARED / "datasets/beir-scifact")
+    answer.add_argument("--questions", type=int, default=5)
+    answer.add_argument("--docs", type=int, default=500, help="SciFact documents indexed")
+    answer.add_argument("--passages", default="2,4", help="passage counts to compare")
+    answer.add_argument("--chunk-sizes", default="128,200", help="chunk sizes to compare")
+    kinds.choices["scaling"].add_argument("--results", type=Path, default=Path("bench-results"))
+
+
+def _sizes_small(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: integers joined by commas") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    match args.bench:
+        case "bm25":
+            from bench import bm25
+
+            bm25.run(args.sizes, args.queries, args.baseline_max, args.dataset, args.out)
+        case "dense":
+            from bench import dense
+
+            dense.run(args.sizes, args.queries, args.hnsw_max, args.index, args.out)
+        case "http":
+            from bench import http
+
+            http.run(args.sizes, args.queries, args.clients, args.work, args.out)
+        case "ingest":
+            from bench import ingest
+
+            ingest.run(_backends(args.backends), args.dataset, args.limit, args.pdfs, args.out)
+        case "memory":
+            from bench import memory
+
+            memory.run(args.sizes, args.queries, args.work, args.out)
+        case "answer":
+            from bench import answer
+
+            answer.run(args)
+        case "scaling":
+            from bench import scaling
+
+            scaling.run(args.results, args.out)
+    return exit_codes.OK
+
+
+def _backends(text: str) -> list[Any]:
+    from rag.settings import EmbeddingBackend
+
+    try:
+        return [EmbeddingBackend(b.strip()) for b in text.split(",") if b.strip()]
+    except ValueError:
+        known = ", ".join(b.value for b in EmbeddingBackend)
+        raise ConfigError(f"unknown backend in {text!r}", f"use {known}") from None
