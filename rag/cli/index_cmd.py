@@ -64,7 +64,7 @@ def run_stats(args: argparse.Namespace) -> int:
         ("BM25 terms", counts["terms"]),
         ("embedding model", f"{data['embedding']['model']} ({data['embedding']['dimension']} d)"),
         ("chunking", _describe(data["chunking"])),
-        ("dense index", _dense_type(data["dense"])),
+        ("dense index", _dense_type(data)),
         ("size on disk", f"{_size_mb(folder):.1f} MB"),
     ]
     for name, value in lines:
@@ -72,9 +72,10 @@ def run_stats(args: argparse.Namespace) -> int:
     return exit_codes.OK
 
 
-def _dense_type(dense: dict[str, str]) -> str:
-    built = dense.get("built_type", dense["index_type"])
-    return built if built == dense["index_type"] else f"{built} ({dense['index_type']})"
+def _dense_type(manifest: dict[str, Any]) -> str:
+    chosen = manifest["dense"]["index_type"]
+    built = manifest.get("built", {}).get("dense_index", chosen)
+    return built if built == chosen else f"{built} ({chosen})"
 
 
 def run_list(args: argparse.Namespace) -> int:

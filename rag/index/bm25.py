@@ -13,6 +13,7 @@ On disk: `vocab.json` (terms in row order), `term_ptr.npy`, `postings.npy`
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from rag.index.bm25_scoring import idf_lucene, idf_okapi, tf_saturation
 from rag.settings import BM25Method, BM25Settings
 
 Ints = npt.NDArray[np.int64]
+EXHAUSTIVE_UP_TO = 50_000
 Scores = npt.NDArray[np.float32]
 
 
@@ -56,12 +58,17 @@ class BM25Index:
         """Index analysed documents; terms become integer ids as they stream in,
         so a million chunks cost arrays, not a Counter per chunk."""
         ids: dict[str, int] = {}
-        doc_terms = [
-            np.fromiter((ids.setdefault(t, len(ids)) for t in terms), np.int32) for terms in docs
-        ]
-        lengths = np.array([len(a) for a in doc_terms], dtype=np.int64)
-        flat = np.concatenate(doc_terms) if doc_terms else np.zeros(0, np.int32)
-        return cls.from_term_ids(lengths, flat, list(ids), settings)
+        flat, lengths = array("i"), array("q")
+        for terms in docs:
+            before = len(flat)
+            flat.extend(ids.setdefault(t, len(ids)) for t in terms)
+            lengths.append(len(flat) - before)
+        return cls.from_term_ids(
+            np.frombuffer(lengths, dtype=np.int64),
+            np.frombuffer(flat, dtype=np.int32),
+            list(ids),
+            settings,
+        )
 
     @classmethod
     def from_term_ids(
@@ -76,9 +83,13 @@ class BM25Index:
         n_docs, n_terms = len(lengths), len(vocab)
         sorted_rank = np.empty(n_terms, dtype=np.int64)
         sorted_rank[np.argsort(np.array(vocab, dtype=object), kind="stable")] = np.arange(n_terms)
-        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-        keys, tfs = np.unique(sorted_rank[term_ids] * max(n_docs, 1) + doc_of, return_counts=True)
-        del doc_of
+        keys = sorted_rank[term_ids]  # one (term, document) key per occurrence, in place
+        keys *= max(n_docs, 1)
+        keys += np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        keys.sort()
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if keys.size else keys
+        tfs = np.diff(np.r_[starts, keys.size])
+        keys = keys[starts]
         term_rows, doc_cols = np.divmod(keys, max(n_docs, 1))
         df = np.bincount(term_rows, minlength=n_terms)
         idf = _idf(df.astype(np.float64), n_docs, settings)
@@ -107,7 +118,9 @@ class BM25Index:
         among the `allowed` positions when given."""
         rows = [self._row[t] for t in query_terms if t in self._row]
         found = None
-        if allowed is None and rows and k > 0:
+        postings = sum(int(self._term_ptr[r + 1] - self._term_ptr[r]) for r in rows)
+        # Below EXHAUSTIVE_UP_TO postings, scoring them all is cheaper than pruning.
+        if allowed is None and k > 0 and postings > EXHAUSTIVE_UP_TO:
             found = maxscore_top_k(
                 rows,
                 k,

@@ -123,8 +123,9 @@ def new_manifest(
             "chunking": dumped["chunking"],
             "tokenizer": dumped["tokenizer"],
             "bm25": dumped["bm25"],
-            "dense": dumped["dense"]
-            | {"built_type": resolve_type(counts.get("chunks", 0), settings.dense).value},
+            "dense": dumped["dense"],
+            # What `auto` settings resolved to for this corpus.
+            "built": {"dense_index": resolve_type(counts.get("chunks", 0), settings.dense).value},
             "versions": _versions(),
             "counts": counts,
         }

@@ -7,7 +7,6 @@ reaches 0.679 nDCG@10 on SciFact there, 0.665 unstemmed).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import Stemmer
 
@@ -73,6 +72,3 @@ class TermAnalyzer:
         words = _WORD.findall(text.lower() if self._lowercase else text)
         kept = [w for w in words if w not in self._stopwords]
         return self._stemmer.stemWords(kept) if self._stemmer else kept
-
-    def terms_batch(self, texts: Iterable[str]) -> list[list[str]]:
-        return [self.terms(t) for t in texts]

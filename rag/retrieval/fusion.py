@@ -67,11 +67,14 @@ def _weights(n: int, weights: Sequence[float] | None) -> Sequence[float]:
 
 
 def _order(scores: dict[K, float], rank_lists: list[dict[K, int]]) -> list[Fused[K]]:
-    def tie_break(key: K) -> tuple[float, int, int]:
-        best = min((ranks[key], i) for i, ranks in enumerate(rank_lists) if key in ranks)
-        return (-scores[key], best[0], best[1])
-
-    return [Fused(key, scores[key]) for key in sorted(scores, key=tie_break)]
+    """Best score first; ties go to the better best rank, then the earlier list."""
+    best: dict[K, tuple[int, int]] = {}
+    for i, ranks in enumerate(rank_lists):
+        for key, rank in ranks.items():
+            if key not in best or (rank, i) < best[key]:
+                best[key] = (rank, i)
+    ordered = sorted(scores, key=lambda key: (-scores[key], best[key]))
+    return [Fused(key, scores[key]) for key in ordered]
 
 
 def reciprocal_rank_fusion(

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.embedding import Embedder
+from rag.embedding import Embedder, resolve_model
 from rag.errors import ConfigError
 from rag.index.snapshot import Snapshot, open_current
 from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
-from rag.settings import RetrievalSettings, TokenizerSettings
+from rag.settings import EmbeddingSettings, RetrievalSettings, TokenizerSettings
 
 # Question, the file that answers it; the dense-only questions share no content word
 # with their answer, the sparse-only ones are rare terms.
@@ -125,7 +125,7 @@ def test_cross_encoder_reranker_code_path(
 
     from rag.retrieval.rerank import CrossEncoderReranker
 
-    tokenizer_dir = Path(str(real_embedder._model.tokenizer.name_or_path))
+    tokenizer_dir = Path(resolve_model(EmbeddingSettings().model))
     config = BertConfig(
         vocab_size=30522,
         hidden_size=32,
