@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ import numpy.typing as npt
 
 from rag.embedding.base import Offsets, Vectors
 from rag.embedding.onnx_export import FP32, INFO, INT8, exported_model
+from rag.errors import ConfigError
 from rag.settings import EmbeddingBackend, EmbeddingSettings
 
 
@@ -49,14 +51,12 @@ class OnnxEmbedder:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        model = str(folder / (INT8 if settings.backend is EmbeddingBackend.ONNX_INT8 else FP32))
-        self._session: Any = ort.InferenceSession(
-            model, options, providers=["CPUExecutionProvider"]
-        )
+        model = folder / (INT8 if settings.backend is EmbeddingBackend.ONNX_INT8 else FP32)
+        self._session = _session(ort, model, options)
         # A lone text (a query) gets every core: 4.2 ms on one thread at 100k-chunk
         # search here was most of the query's time.
         options.intra_op_num_threads = self._workers
-        self._single: Any = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self._single = _session(ort, model, options)
         self._inputs = [i.name for i in self._session.get_inputs()]
 
     def token_offsets(self, text: str) -> Offsets:
@@ -79,6 +79,16 @@ class OnnxEmbedder:
         hidden = session.run(None, {n: feeds[n] for n in self._inputs})[0]
         vector: npt.NDArray[np.float32] = _normalise(_pool(hidden, mask, self._pooling))[0]
         return vector
+
+
+def _session(ort: Any, model: Path, options: Any) -> Any:
+    try:
+        return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ConfigError(
+            f"cannot load the exported model {model}: {exc}",
+            f"delete {model.parent} to export it again",
+        ) from None
 
 
 def _pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64], mode: str) -> Vectors:

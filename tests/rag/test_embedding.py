@@ -79,3 +79,14 @@ def test_export_is_made_once_and_reused(tmp_path: Path) -> None:
     assert (folder / INFO).stat().st_mtime_ns == made
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".export-")]
     assert json.loads((folder / INFO).read_text())["pooling"] == "mean"
+
+
+def test_a_damaged_export_is_reported_with_the_folder_to_delete(tmp_path: Path) -> None:
+    from rag.embedding.onnx_export import INT8
+    from rag.errors import ConfigError
+
+    settings = EmbeddingSettings(cache_dir=tmp_path)
+    folder = exported_model(settings)
+    (folder / INT8).write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match="export it again"):
+        make_embedder(settings)
