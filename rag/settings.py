@@ -167,7 +167,7 @@ class AnswerSettings(_Group):
         ge=1,
         le=20,
         description="Passages shown to the generator (prompt length dominates "
-        "answer time: about 130 prompt tokens/s with the local model here).",
+        "answer time: `rag bench answer` measures it).",
     )
     # Tuned on SciFact train with the default model: the best passage's cosine is under
     # 0.35 for 0.4% of the 809 answerable train claims and for 79% of 120 off-topic SQuAD
