@@ -88,7 +88,7 @@ def rss_mib(pid: int) -> dict[str, float]:
 def write_results(out: Path | None, name: str, config: dict[str, Any], results: Any) -> None:
     payload = {
         "benchmark": name,
-        "command": " ".join(sys.argv),
+        "command": _command(),
         "machine": machine(),
         "config": config,
         "results": results,
@@ -96,6 +96,12 @@ def write_results(out: Path | None, name: str, config: dict[str, Any], results: 
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+def _command() -> str:
+    """The command line as a user would type it: no venv path, home as ~."""
+    words = [Path(sys.argv[0]).name, *sys.argv[1:]]
+    return " ".join(words).replace(str(Path.home()), "~")
 
 
 def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
