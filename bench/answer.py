@@ -83,24 +83,27 @@ def _measure(
         index, config["chunk_size"], config["passages"], config["generator"], config["prefix_cache"]
     )
     llm = LazyLLM(settings)
-    first, total, chars, answered = [], [], [], 0
+    first, total, chars, answered, gated = [], [], [], 0, 0
     with open_retriever(settings, embedder) as retriever:
         answerer = make_answerer(settings, retriever, embedder, llm)
         answerer.answer(questions[0])  # warm-up: loads the model
         for question in questions:
             answer = answerer.answer(question)
             clock = answer.timings_ms
-            if "first_token" in clock:
-                first.append(clock["first_token"])
+            if "first_token" not in clock:  # refused by the relevance gate: no generation
+                gated += 1
+                continue
+            first.append(clock["first_token"])
             total.append(sum(clock.get(s, 0.0) for s in ("retrieve", "generate", "verify")))
             chars.append(sum(len(p.text) for p in answer.passages))
             answered += not answer.refused
     llm.close()
     return config | {
         "first_token_ms": round(statistics.median(first), 1) if first else None,
-        "total_ms": round(statistics.median(total), 1),
-        "prompt_chars": round(statistics.median(chars)),
+        "total_ms": round(statistics.median(total), 1) if total else None,
+        "prompt_chars": round(statistics.median(chars)) if chars else None,
         "answered": answered,
+        "gated": gated,
         "questions": len(questions),
     }
 
