@@ -30,7 +30,12 @@ DIM = 384
 
 
 def run(
-    sizes: list[int], n_queries: int, hnsw_max: int, index: Path | None, out: Path | None
+    sizes: list[int],
+    n_queries: int,
+    hnsw_max: int,
+    types: list[str],
+    index: Path | None,
+    out: Path | None,
 ) -> list[dict[str, Any]]:
     centres = _real_vectors(index)
     rows = []
@@ -39,7 +44,7 @@ def run(
         queries = clustered_vectors(n_queries, DIM, seed=size + 1, centres=centres)
         exact = _exact_top10(vectors, queries)
         auto = resolve_type(size, DenseSettings())
-        for kind in TYPES:
+        for kind in (t for t in TYPES if t.value in types):
             if kind is DenseIndexType.HNSW and size > hnsw_max:
                 continue
             row = _measure(kind, vectors, queries, exact)
@@ -61,7 +66,13 @@ def run(
             ],
         )
     )
-    config = {"sizes": sizes, "queries": n_queries, "dim": DIM, "centres": str(index or "random")}
+    config = {
+        "sizes": sizes,
+        "queries": n_queries,
+        "types": types,
+        "dim": DIM,
+        "centres": str(index or "random"),
+    }
     write_results(out, "dense", config, rows)
     return rows
 

@@ -22,6 +22,7 @@ class IngestReport:
     chunks_total: int = 0
     generation: int | None = None
     seconds: float = 0.0
+    parse_seconds: float = 0.0  # spent parsing, beside the embedding when in a worker
     marks: list[tuple[str, float]] = field(default_factory=list)
 
     def mark(self, phase: str) -> None:
@@ -30,9 +31,13 @@ class IngestReport:
 
     @property
     def phases(self) -> dict[str, float]:
-        """Seconds spent in each phase, in order."""
+        """Seconds spent in each phase, in order of first entry; phases that
+        alternate (loading, chunking, embedding) add up their stretches."""
         ends = [t for _, t in self.marks[1:]] + [time.perf_counter()]
-        return {name: end - start for (name, start), end in zip(self.marks, ends, strict=True)}
+        seconds: dict[str, float] = {}
+        for (name, start), end in zip(self.marks, ends, strict=True):
+            seconds[name] = seconds.get(name, 0.0) + end - start
+        return seconds
 
     @property
     def changed(self) -> bool:

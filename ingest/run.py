@@ -1,7 +1,9 @@
-"""One ingest run: scan, detect changes, load, chunk, embed, write, switch.
+"""One ingest run: scan, detect changes, parse, chunk, embed, write, switch.
 
-Work is done in memory and in a partial generation folder; the live index
-changes only in the final atomic switch (`rag.index.generations.publish`).
+Changed files are parsed in a worker process (`ingest.parsing`) while this
+process chunks and embeds the documents already parsed, in batches. Work is
+done in memory and in a partial generation folder; the live index changes only
+in the final atomic switch (`rag.index.generations.publish`).
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from tqdm import tqdm
 
 from ingest.changes import Previous, diff_documents, file_record, same_stat
 from ingest.chunking import make_chunker
-from ingest.loaders import loader_for
+from ingest.chunking.base import Chunker
+from ingest.parsing import ParseFailure, parse_files
 from ingest.report import IngestReport
 from ingest.scan import scan
 from ingest.writer import Entry, kept_entry, write_generation
 from rag.documents import Chunk, Document
 from rag.embedding import Embedder
-from rag.errors import LoadError
 from rag.index import generations
 from rag.index.manifest import INGEST_FIELDS
 from rag.index.snapshot import Snapshot, open_current
@@ -49,7 +51,8 @@ class Options:
 class _Plan:
     files: dict[str, FileRecord] = field(default_factory=dict)
     kept: list[Row] = field(default_factory=list)
-    new: list[Document] = field(default_factory=list)
+    to_parse: list[tuple[Path, FileRecord]] = field(default_factory=list)
+    previous: Previous = field(default_factory=Previous)
 
 
 def run_ingest(
@@ -64,8 +67,10 @@ def run_ingest(
             if old is not None and not options.rebuild:
                 old.manifest.check(settings, INGEST_FIELDS)
             plan = _plan(settings, options, old, report)
+            entries, shape = _collect(settings, options, old, plan, embedder, report)
             if report.changed or _files_changed(old, plan):
-                _build(settings, options, old, plan, embedder, report)
+                entries += [kept_entry(row, old) for row in plan.kept if old is not None]
+                _write(settings, plan, entries, shape, report)
             else:
                 report.chunks_total = old.store.counts()["chunks"] if old else 0
         finally:
@@ -78,134 +83,202 @@ def run_ingest(
 def _plan(
     settings: Settings, options: Options, old: Snapshot | None, report: IngestReport
 ) -> _Plan:
+    """Which files are unchanged (by size and mtime, then SHA-256) and which to parse."""
     _phase(report, "scanning")
     found = scan(options.paths, settings.ingest.follow_symlinks)
     report.failed.extend((e.path, str(e)) for e in found.failures)
     report.files_skipped = found.skipped
-    previous = Previous()
-    if old is not None:
-        previous = Previous.from_rows(old.store.files(), list(old.store.documents()))
     plan = _Plan()
+    if old is not None:
+        plan.previous = Previous.from_rows(old.store.files(), list(old.store.documents()))
+    for path in found.files:
+        _plan_file(options, path, plan, report)
     seen = {str(p) for p in found.files}
-    _phase(report, "loading")
-    for path in _bar(found.files, "files", options.progress):
-        _plan_file(settings, options, path, previous, plan, report)
-    for source, rows in previous.docs_by_source.items():
+    for source, rows in plan.previous.docs_by_source.items():
         if source in seen:
             continue
         if options.prune and not Path(source).exists():
             report.removed += len(rows)
         else:
             plan.kept.extend(rows)
-            if source in previous.files:
-                plan.files[source] = previous.files[source]
-    report.unchanged = len(plan.kept)
+            if source in plan.previous.files:
+                plan.files[source] = plan.previous.files[source]
     return plan
 
 
-def _plan_file(
-    settings: Settings,
-    options: Options,
-    path: Path,
-    previous: Previous,
-    plan: _Plan,
-    report: IngestReport,
-) -> None:
+def _plan_file(options: Options, path: Path, plan: _Plan, report: IngestReport) -> None:
     key = str(path)
-    old_rows = previous.docs_by_source.get(key, [])
-    record = previous.files.get(key)
-    if not options.rebuild and same_stat(path, record) and record is not None:
-        plan.files[key] = record
-        plan.kept.extend(old_rows)
-        return
+    record = plan.previous.files.get(key)
     try:
-        fresh = file_record(path)
-        if not options.rebuild and record is not None and fresh.sha256 == record.sha256:
-            plan.files[key] = fresh
-            plan.kept.extend(old_rows)
+        if not options.rebuild and same_stat(path, record) and record is not None:
+            _keep(plan, key, record)
             return
-        docs = list(loader_for(path).load(path, settings.ingest))
-    except LoadError as exc:
-        report.failed.append((exc.path, str(exc)))
-        plan.kept.extend(old_rows)  # a file that turned bad keeps its last good version
-        if record is not None:
-            plan.files[key] = record
-        return
+        fresh = file_record(path)
     except OSError as exc:
         report.failed.append((key, f"could not be read: {exc.strerror or exc}"))
-        plan.kept.extend(old_rows)
+        _keep(plan, key, record)
         return
-    report.files_read += 1
-    report.pages += sum(max(len(d.pages), 1) for d in docs)
-    report.warnings.extend((key, w) for d in docs for w in d.warnings)
-    changes = diff_documents(docs, old_rows, options.rebuild)
-    plan.files[key] = fresh
-    plan.kept.extend(changes.kept)
-    plan.new.extend(changes.new)
-    report.added += changes.added
-    report.updated += changes.updated
-    report.removed += changes.removed
+    if not options.rebuild and record is not None and fresh.sha256 == record.sha256:
+        _keep(plan, key, fresh)
+    else:
+        plan.to_parse.append((path, fresh))
+
+
+def _keep(plan: _Plan, key: str, record: FileRecord | None) -> None:
+    """The file's documents stay as they are in the live generation."""
+    plan.kept.extend(plan.previous.docs_by_source.get(key, []))
+    if record is not None:
+        plan.files[key] = record
 
 
 def _files_changed(old: Snapshot | None, plan: _Plan) -> bool:
     return old is None or old.store.files() != plan.files
 
 
-def _build(
+@dataclass(frozen=True)
+class _Shape:
+    dimension: int
+    max_tokens: int
+
+
+def _collect(
     settings: Settings,
     options: Options,
     old: Snapshot | None,
     plan: _Plan,
     make_embedder: Callable[[], Embedder],
     report: IngestReport,
+) -> tuple[list[Entry], _Shape]:
+    """Parse the changed files and embed their new documents as they arrive."""
+    stage = _EmbedStage(settings, old, make_embedder, report)
+    if plan.to_parse:
+        _phase(report, "loading")
+    records = dict(plan.to_parse)
+    parsed = parse_files(list(records), settings.ingest, settings.ingest.parse_workers)
+    for path, outcome in _bar(parsed, "files", options.progress, len(records)):
+        if isinstance(outcome, ParseFailure):
+            report.failed.append((outcome.path, outcome.reason))
+            _keep(plan, str(path), plan.previous.files.get(str(path)))  # last good version
+            continue
+        report.parse_seconds += outcome.seconds
+        changes = _take_file(options, path, records[path], outcome.docs, plan, report)
+        stage.add(changes)
+        _phase(report, "loading")
+    report.unchanged = len(plan.kept)
+    return stage.finish(), stage.shape(old)
+
+
+def _take_file(
+    options: Options,
+    path: Path,
+    fresh: FileRecord,
+    docs: list[Document],
+    plan: _Plan,
+    report: IngestReport,
+) -> list[Document]:
+    """Record one parsed file; returns its added or updated documents."""
+    key = str(path)
+    report.files_read += 1
+    report.pages += sum(max(len(d.pages), 1) for d in docs)
+    report.warnings.extend((key, w) for d in docs for w in d.warnings)
+    changes = diff_documents(docs, plan.previous.docs_by_source.get(key, []), options.rebuild)
+    plan.files[key] = fresh
+    plan.kept.extend(changes.kept)
+    report.added += changes.added
+    report.updated += changes.updated
+    report.removed += changes.removed
+    return changes.new
+
+
+Vectors = npt.NDArray[np.float32]
+
+
+class _EmbedStage:
+    """Chunks new documents and embeds their chunks in batches of EMBED_BATCH
+    texts. The model loads with the first document that needs it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        old: Snapshot | None,
+        make_embedder: Callable[[], Embedder],
+        report: IngestReport,
+    ) -> None:
+        self._settings, self._old, self._make, self._report = settings, old, make_embedder, report
+        self._embedder: Embedder | None = None
+        self._chunker: Chunker | None = None
+        self._vectors: dict[str, Vectors] = {}
+        self._waiting: list[tuple[Document, list[Chunk]]] = []
+        self._missing: dict[str, str] = {}  # text hash -> text, not yet embedded
+        self._entries: list[Entry] = []
+
+    def add(self, docs: list[Document]) -> None:
+        if not docs:
+            return
+        chunker = self._load()
+        _phase(self._report, "chunking")
+        for doc in docs:
+            chunks = chunker.chunk(doc)
+            self._report.chunks_new += len(chunks)
+            self._waiting.append((doc, chunks))
+            for c in chunks:
+                if c.text_hash not in self._vectors:
+                    self._missing[c.text_hash] = c.text
+        if len(self._missing) >= EMBED_BATCH:
+            self._flush()
+
+    def finish(self) -> list[Entry]:
+        self._flush()
+        return self._entries
+
+    def shape(self, old: Snapshot | None) -> _Shape:
+        if self._embedder is None and old is not None:
+            return _Shape(old.manifest.dimension, int(old.manifest.data["embedding"]["max_tokens"]))
+        embedder = self._embedder or self._make()  # a first ingest with nothing to embed
+        return _Shape(embedder.dimension, embedder.max_tokens)
+
+    def _load(self) -> Chunker:
+        if self._embedder is None or self._chunker is None:
+            self._embedder = self._make()
+            self._chunker = make_chunker(self._settings.chunking, self._embedder)
+            self._vectors = _vector_cache(self._old, self._settings)
+        return self._chunker
+
+    def _flush(self) -> None:
+        if self._embedder is None:
+            return
+        if self._missing:
+            _phase(self._report, "embedding")
+        items = list(self._missing.items())
+        self._missing = {}
+        for i in range(0, len(items), EMBED_BATCH):
+            batch = items[i : i + EMBED_BATCH]
+            vectors = self._embedder.embed([text for _, text in batch])
+            for (text_hash, _), vector in zip(batch, vectors, strict=True):
+                self._vectors[text_hash] = vector
+        self._report.chunks_embedded += len(items)
+        dim = self._embedder.dimension
+        self._entries += [
+            Entry(document_row(d), [chunk_row(c) for c in cs], _rows(self._vectors, cs, dim))
+            for d, cs in self._waiting
+        ]
+        self._waiting = []
+
+
+def _write(
+    settings: Settings, plan: _Plan, entries: list[Entry], shape: _Shape, report: IngestReport
 ) -> None:
-    entries = [kept_entry(row, old) for row in plan.kept if old is not None]
-    if plan.new or old is None:  # the model loads only when there is text to embed
-        embedder = make_embedder()
-        entries += _new_entries(settings, options, old, plan, embedder, report)
-        dimension, max_tokens = embedder.dimension, embedder.max_tokens
-    else:
-        dimension = old.manifest.dimension
-        max_tokens = int(old.manifest.data["embedding"]["max_tokens"])
     _phase(report, "writing")
     number, folder = generations.start_partial(settings.index_dir)
     files = sorted(plan.files.values(), key=lambda f: f.source_path)
     report.chunks_total = write_generation(
-        folder, number, settings, files, entries, dimension, max_tokens
+        folder, number, settings, files, entries, shape.dimension, shape.max_tokens
     )
     _phase(report, "switching")
     generations.publish(settings.index_dir, folder)
     generations.prune(settings.index_dir, settings.ingest.keep_generations)
     report.generation = number
     _phase(report, "done")
-
-
-def _new_entries(
-    settings: Settings,
-    options: Options,
-    old: Snapshot | None,
-    plan: _Plan,
-    embedder: Embedder,
-    report: IngestReport,
-) -> list[Entry]:
-    _phase(report, "chunking")
-    chunker = make_chunker(settings.chunking, embedder)
-    new_chunks = [chunker.chunk(doc) for doc in _bar(plan.new, "chunking", options.progress)]
-    report.chunks_new = sum(map(len, new_chunks))
-    cache = _vector_cache(old, settings)
-    _phase(report, "embedding")
-    vectors = _embed_missing(embedder, [c for cs in new_chunks for c in cs], cache, options, report)
-    return [
-        Entry(
-            document_row(doc),
-            [chunk_row(c) for c in chunks],
-            _rows(vectors, chunks, embedder.dimension),
-        )
-        for doc, chunks in zip(plan.new, new_chunks, strict=True)
-    ]
-
-
-Vectors = npt.NDArray[np.float32]
 
 
 def _vector_cache(old: Snapshot | None, settings: Settings) -> dict[str, Vectors]:
@@ -219,24 +292,6 @@ def _vector_cache(old: Snapshot | None, settings: Settings) -> dict[str, Vectors
     return {text_hash: old.embeddings[pos] for pos, _, text_hash in old.store.chunk_texts()}
 
 
-def _embed_missing(
-    embedder: Embedder,
-    chunks: list[Chunk],
-    cache: dict[str, Vectors],
-    options: Options,
-    report: IngestReport,
-) -> dict[str, Vectors]:
-    missing = list({c.text_hash: c.text for c in chunks if c.text_hash not in cache}.items())
-    batches = [missing[i : i + EMBED_BATCH] for i in range(0, len(missing), EMBED_BATCH)]
-    for batch in _bar(batches, "embedding batches", options.progress):
-        for (text_hash, _), vector in zip(
-            batch, embedder.embed([t for _, t in batch]), strict=True
-        ):
-            cache[text_hash] = vector
-    report.chunks_embedded = len(missing)
-    return cache
-
-
 def _rows(vectors: dict[str, Vectors], chunks: list[Chunk], dim: int) -> Vectors:
     if not chunks:
         return np.zeros((0, dim), dtype=np.float32)
@@ -248,6 +303,8 @@ def _phase(report: IngestReport, name: str) -> None:
     report.mark(name)
 
 
-def _bar(items: list[T], what: str, enabled: bool) -> Iterable[T]:
-    bar: Iterable[T] = tqdm(items, desc=what, disable=not enabled or not items, leave=False)
+def _bar(items: Iterable[T], what: str, enabled: bool, total: int) -> Iterable[T]:
+    bar: Iterable[T] = tqdm(
+        items, desc=what, total=total, disable=not enabled or not total, leave=False
+    )
     return bar

@@ -220,6 +220,13 @@ class IngestSettings(_Group):
         20, ge=0, description="Pages with fewer letters or digits count as having no text."
     )
     max_file_mb: float = Field(512, gt=0)
+    parse_workers: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="Processes that parse files while this one embeds; 0 parses here, "
+        "one file at a time.",
+    )
     keep_generations: int = Field(2, ge=1, description="Index generations kept on disk.")
 
 

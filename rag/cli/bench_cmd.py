@@ -68,6 +68,9 @@ def add_bench_parser(commands: Any) -> None:
     )
     kinds.choices["dense"].add_argument("--hnsw-max", type=int, default=200_000, metavar="N")
     kinds.choices["dense"].add_argument(
+        "--types", type=_dense_types, default=list(DENSE_TYPES), help="flat,hnsw,ivf-sq8"
+    )
+    kinds.choices["dense"].add_argument(
         "--index", type=Path, help="take cluster centres from this index"
     )
     for name in ("http", "memory", "scaling"):
@@ -89,6 +92,19 @@ def add_bench_parser(commands: Any) -> None:
     kinds.choices["scaling"].add_argument("--results", type=Path, default=Path("bench-results"))
 
 
+DENSE_TYPES = ("flat", "hnsw", "ivf-sq8")
+
+
+def _dense_types(text: str) -> list[str]:
+    types = [part for part in text.split(",") if part]
+    unknown = sorted(set(types) - set(DENSE_TYPES))
+    if unknown or not types:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: index types joined by commas, from {', '.join(DENSE_TYPES)}"
+        )
+    return types
+
+
 def _sizes_small(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part]
@@ -105,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         case "dense":
             from bench import dense
 
-            dense.run(args.sizes, args.queries, args.hnsw_max, args.index, args.out)
+            dense.run(args.sizes, args.queries, args.hnsw_max, args.types, args.index, args.out)
         case "http":
             from bench import http
 
