@@ -14,7 +14,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,23 +73,45 @@ def _settings(index: Path) -> Settings:
     return build_settings({"index_dir": index}, use_env=False)
 
 
-def _through_http(
-    index: Path, size: int, questions: list[str], clients: list[int]
-) -> list[dict[str, Any]]:
-    port = _free_port()
-    rag = str(Path(sys.executable).parent / "rag")
+def rag_command(*args: str) -> list[str]:
+    """`rag ARGS` from this interpreter's environment."""
+    return [str(Path(sys.executable).parent / "rag"), *args]
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """This environment without the caller's RAG_ settings, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    started = time.perf_counter()
-    server = subprocess.Popen(
-        [rag, "serve", "--index", str(index), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=(index.parent / f"{index.name}-serve.log").open("w"),
-        env=env,
-    )
-    rows = []
+    return {**env, **settings}
+
+
+@contextmanager
+def serving(
+    index: Path, log: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`rag serve` on a free loopback port in its own process, once ready: its URL and process."""
+    port = _free_port()
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            rag_command("serve", "--index", str(index), "--port", str(port)),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env if env is not None else clean_env(),
+        )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_ready(base, server)
+        yield base, server
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
+def _through_http(
+    index: Path, size: int, questions: list[str], clients: list[int]
+) -> list[dict[str, Any]]:
+    rows = []
+    started = time.perf_counter()
+    with serving(index, index.parent / f"{index.name}-serve.log") as (base, server):
         start_s = round(time.perf_counter() - started, 1)
         for n in clients:
             ms, seconds = _load(base, questions, n)
@@ -102,9 +126,6 @@ def _through_http(
                     **rss_mib(server.pid),
                 }
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
     return rows
 
 

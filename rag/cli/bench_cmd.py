@@ -1,4 +1,4 @@
-"""`rag bench bm25|dense|http|ingest|memory|answer|scaling`: the performance suite.
+"""`rag bench bm25|dense|http|ingest|memory|answer|scaling|load|soak`: the performance suite.
 
 Each prints its figures beside the baseline timed in the same run, and
 writes JSON (--out) with the machine it ran on. Benchmarks are not tests:
@@ -8,6 +8,7 @@ nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ examples:
   rag bench memory --sizes 1000000
   rag bench answer --dataset ../shared/datasets/beir-scifact --questions 5
   rag bench scaling --results bench-results
+  rag bench load --clients 32 --query-clients 4 --seconds 60 --ingests 2
+  rag bench soak --minutes 10
 """
 SHARED = Path("../shared")
 
@@ -54,6 +57,8 @@ def add_bench_parser(commands: Any) -> None:
         "memory": "peak memory of an index build and of the service",
         "answer": "answer latency with the local LLM: passages, prompt cache, chunk size",
         "scaling": "ingest time and query latency against corpus size, as a PNG",
+        "load": "search and query clients while ingests swap generations: failures, latency",
+        "soak": "the load run for minutes at a lower rate: the service's memory over time",
     }
     for name, text in specs.items():
         sub = kinds.add_parser(name, help=text, description=text)
@@ -90,6 +95,39 @@ def add_bench_parser(commands: Any) -> None:
     answer.add_argument("--passages", default="2,4", help="passage counts to compare")
     answer.add_argument("--chunk-sizes", default="128,200", help="chunk sizes to compare")
     kinds.choices["scaling"].add_argument("--results", type=Path, default=Path("bench-results"))
+    _add_load_options(kinds.choices["load"], "load", clients=32, query_clients=4, ingests=2)
+    kinds.choices["load"].add_argument("--seconds", type=_positive, default=60.0)
+    _add_load_options(kinds.choices["soak"], "soak", clients=4, query_clients=1, ingests=4)
+    kinds.choices["soak"].add_argument("--minutes", type=_positive, default=10.0)
+
+
+def _add_load_options(
+    sub: argparse.ArgumentParser, name: str, clients: int, query_clients: int, ingests: int
+) -> None:
+    sub.add_argument("--clients", type=_count, default=clients, help="POST /v1/search clients")
+    sub.add_argument(
+        "--query-clients", type=_count, default=query_clients, help="POST /v1/query clients"
+    )
+    sub.add_argument("--ingests", type=_count, default=ingests, help="ingest rounds during load")
+    sub.add_argument("--max-requests", type=_count, default=1_000_000, metavar="N")
+    sub.add_argument("--corpus", type=Path, default=Path("corpora/guide"), help="copied, indexed")
+    sub.add_argument("--work", type=Path, default=Path("bench-work") / name, help="scratch")
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number, 0 or more")
+    return int(text)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number above 0")
+    return value
 
 
 DENSE_TYPES = ("flat", "hnsw", "ivf-sq8")
@@ -142,7 +180,32 @@ def run(args: argparse.Namespace) -> int:
             from bench import scaling
 
             scaling.run(args.results, args.out)
+        case "load" | "soak":
+            return _load(args)
     return exit_codes.OK
+
+
+def _load(args: argparse.Namespace) -> int:
+    """Exit 1 when the run saw a failed request, a mixed generation or a missed swap."""
+    from bench import load
+
+    if not args.corpus.exists():
+        raise ConfigError(f"no corpus at {args.corpus}", "pass --corpus FOLDER or FILE")
+    soak = args.bench == "soak"
+    plan = load.LoadPlan(
+        search_clients=args.clients,
+        query_clients=args.query_clients,
+        seconds=args.minutes * 60 if soak else args.seconds,
+        ingests=args.ingests,
+        max_requests=args.max_requests,
+        corpus=args.corpus,
+        work=args.work,
+        sample_s=10.0 if soak else 2.0,
+    )
+    found = load.problems(load.run(plan, args.out, name=args.bench))
+    for problem in found:
+        print(f"problem: {problem}", file=sys.stderr)
+    return exit_codes.PARTIAL if found else exit_codes.OK
 
 
 def _backends(text: str) -> list[Any]:

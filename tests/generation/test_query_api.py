@@ -34,6 +34,7 @@ def test_extractive_answer_json_and_stream(facts_index: Path, real_embedder: Emb
         kinds = [kind for kind, _ in events(streamed.text)]
         assert kinds[0] == "token" and kinds[-1] == "answer"
         assert events(streamed.text)[-1][1]["answer"] == answer["answer"]
+        assert answer["generation"] == events(streamed.text)[-1][1]["generation"] == 1
         refused = client.post(
             "/v1/query", json={"question": "Who won the 1998 world cup?", "generator": "extractive"}
         ).json()

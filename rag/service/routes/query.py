@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +26,17 @@ from rag.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 log = logging.getLogger("rag.service")
+
+
+@dataclass(frozen=True)
+class Served:
+    """An answer and the index generation its passages were retrieved from."""
+
+    answer: Answer
+    generation: int
+
+    def data(self) -> dict[str, Any]:
+        return {**answer_data(self.answer), "generation": self.generation}
 
 
 @router.post("/query", response_model=None)
@@ -53,9 +65,13 @@ def query(
     events = _events(request, settings, holder, question, mode, filters)
     if body.stream:
         return StreamingResponse(_sse(events), media_type="text/event-stream")
-    answer = [e for e in events if isinstance(e, Answer)][-1]
-    request.state.log_fields = {"refused": answer.refused, "stages_ms": answer.timings_ms}
-    return JSONResponse(answer_data(answer))
+    served = [e for e in events if isinstance(e, Served)][-1]
+    request.state.log_fields = {
+        "generation": served.generation,
+        "refused": served.answer.refused,
+        "stages_ms": served.answer.timings_ms,
+    }
+    return JSONResponse(served.data())
 
 
 def _events(
@@ -65,18 +81,19 @@ def _events(
     question: str,
     mode: FusionMode,
     filters: Filters,
-) -> Iterator[str | Answer]:
+) -> Iterator[str | Served]:
     state = request.app.state
     with holder.acquire() as live:
         answerer = make_answerer(settings, live.retriever, state.embedder, state.llm)
-        yield from answerer.stream(question, mode, filters)
+        for event in answerer.stream(question, mode, filters):
+            yield Served(event, live.generation) if isinstance(event, Answer) else event
 
 
-def _sse(events: Iterator[str | Answer]) -> Iterator[str]:
+def _sse(events: Iterator[str | Served]) -> Iterator[str]:
     try:
         for event in events:
-            if isinstance(event, Answer):
-                yield _frame("answer", answer_data(event))
+            if isinstance(event, Served):
+                yield _frame("answer", event.data())
             else:
                 yield _frame("token", {"text": event})
     except RagError as error:

@@ -1,0 +1,91 @@
+"""The real service under load while ingests swap its index generation.
+
+`rag bench load` at full size: 32 clients on /v1/search and 4 on /v1/query
+(extractive answers) for 60 s against `rag serve` in its own process, while
+two `rag ingest` runs replace the generation under them. The figures are
+printed and kept in test-artifacts/load/load.json.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bench.load import mixed_replies
+from bench.load_clients import BadReplyError, Reply, Tally, check_query, check_search
+from tests.conftest import ROOT
+
+ARTIFACT = ROOT / "test-artifacts" / "load" / "load.json"
+MAX_REQUESTS = 100_000
+
+
+@pytest.mark.slow
+def test_no_request_fails_and_no_reply_mixes_generations_under_load(tmp_path: Path) -> None:
+    ARTIFACT.unlink(missing_ok=True)
+    command = [
+        *(sys.executable, "-m", "rag.cli.main", "bench", "load"),
+        *("--clients", "32", "--query-clients", "4", "--seconds", "60", "--ingests", "2"),
+        *("--max-requests", str(MAX_REQUESTS), "--work", str(tmp_path), "--out", str(ARTIFACT)),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=ROOT, check=False
+    )
+    print(done.stdout)
+    assert ARTIFACT.is_file(), done.stderr[-3000:]
+    figures = json.loads(ARTIFACT.read_text())["results"]
+    search, query = figures["routes"]["/v1/search"], figures["routes"]["/v1/query"]
+    assert figures["failures"] == 0, search["failure_samples"] + query["failure_samples"]
+    assert figures["mixed_replies"] == 0, figures["mixed_samples"]
+    assert [r["exit"] for r in figures["ingests"]] == [0, 0], done.stderr[-3000:]
+    generations = figures["generations"]
+    assert generations["built"] == generations["seen"] == [1, 2, 3]
+    assert generations["metric"] == 3
+    assert generations["fresh_chunks_served"]["2"] > 0  # the new content was served
+    assert generations["fresh_chunks_served"]["3"] > 0
+    assert (search["clients"], query["clients"]) == (32, 4)
+    for route in (search, query):
+        assert route["regressions"] == 0 and route["min_per_client"] > 0
+        assert 0 < route["p50_ms"] <= route["p95_ms"] <= route["max_ms"]
+    assert search["requests"] + query["requests"] == figures["requests"] < MAX_REQUESTS
+    assert figures["ran_s"] >= 60
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_a_reply_is_mixed_when_its_generation_lacks_a_chunk_it_returned() -> None:
+    tally = Tally("/v1/search", clients=1)
+    tally.good(0, 5.0, Reply(1, frozenset({"a", "b"})), at_s=0.1, last=0)
+    tally.good(0, 5.0, Reply(2, frozenset({"a", "c"})), at_s=0.2, last=1)
+    tally.good(0, 5.0, Reply(1, frozenset({"a", "c"})), at_s=0.3, last=2)  # c is new in 2
+    chunks = {1: frozenset({"a", "b"}), 2: frozenset({"a", "c"})}
+    count, samples = mixed_replies([tally], chunks)
+    assert count == 1 and samples == ["/v1/search generation 1: 1 x chunks ['c']"]
+    assert tally.regressions == 1 and tally.first_seen_s == {1: 0.1, 2: 0.2}
+
+
+def reply(status: int, body: object) -> httpx.Response:
+    return httpx.Response(status, json=body)
+
+
+def test_replies_that_fail_or_do_not_validate_are_failures() -> None:
+    with pytest.raises(BadReplyError, match="status 503"):
+        check_search(reply(503, {"error": "no index"}))
+    with pytest.raises(BadReplyError, match="no results"):
+        check_search(reply(200, {"generation": 1, "mode": "rrf", "results": [], "timings_ms": {}}))
+    with pytest.raises(ValueError, match="generation"):  # pydantic's ValidationError
+        check_search(reply(200, {"mode": "rrf", "results": [], "timings_ms": {}}))
+    answer = {
+        "generation": 3,
+        "answer": "x [1].",
+        "refused": False,
+        "passages": [{"chunk_id": "a"}],
+        "citations": [{"chunk_id": "a"}],
+        "sentences": [{"method": "lexical"}, {"method": "judge"}],
+    }
+    assert check_query(reply(200, answer)) == Reply(3, frozenset({"a"}), False, judged=1)
+    with pytest.raises(BadReplyError, match="not among the passages"):
+        check_query(reply(200, {**answer, "citations": [{"chunk_id": "z"}]}))
