@@ -18,7 +18,7 @@ from rag import __version__
 from rag.answer.build import LazyLLM
 from rag.embedding import Embedder, make_embedder
 from rag.retrieval.rerank import make_reranker
-from rag.service import errors
+from rag.service import errors, page
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
@@ -61,6 +61,7 @@ def create_app(settings: Settings, embedder: EmbedderFactory = default_embedder)
     errors.install(app)
     for module in (health, search, query, documents, admin):
         app.include_router(module.router)
+    page.install(app)
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

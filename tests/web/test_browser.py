@@ -1,0 +1,193 @@
+"""The web page in headless chromium against the real service on a loopback port.
+
+Answers come from the extractive generator (no LLM, well under a second);
+they are retrieved, cited and checked like any other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from rag.embedding import Embedder
+from tests.service_helpers import running_service
+from tests.web.conftest import KEY, open_page, screenshot, web_settings
+
+GLACIERS = "How do glaciers shape valleys?"
+# Records whether the unchecked draft was on the page before the checked answer.
+WATCH_DRAFT = """
+new MutationObserver(() => {
+  if (document.querySelector("#answer .draft")) { window.sawDraft = true; }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+# WCAG contrast ratio of each element's text against the first opaque background behind it.
+CONTRAST = """(selectors) => {
+  const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+  const channel = (v) => {
+    const s = v / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = ([r, g, b]) =>
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  const behind = (node) => {
+    for (let n = node; n; n = n.parentElement) {
+      const c = rgb(getComputedStyle(n).backgroundColor);
+      if (c.length < 4 || c[3] > 0) { return c.slice(0, 3); }
+    }
+    return [255, 255, 255];
+  };
+  return Object.fromEntries(selectors.map((s) => {
+    const node = document.querySelector(s);
+    if (!node) { return [s, 0]; }
+    const [a, b] = [luminance(rgb(getComputedStyle(node).color)), luminance(behind(node))];
+    return [s, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+  }));
+}"""
+# The renderer alone, given a real answer with one verdict turned to unsupported.
+RENDER_UNSUPPORTED = """async (answer) => {
+  const { renderAnswer } = await import("/web/render.js");
+  answer.sentences[1].supported = false;
+  renderAnswer(document.getElementById("answer"), answer);
+}"""
+UNLABELLED = """[...document.querySelectorAll("input, select, textarea")]
+  .filter((e) => e.labels === null || e.labels.length === 0).map((e) => e.outerHTML)"""
+
+
+def ask(page: Any, question: str, state: str = "answered") -> None:
+    page.fill("#question", question)
+    if page.locator("details.options[open]").count() == 0:
+        page.click("details.options summary")
+    page.select_option("#generator", "extractive")
+    page.focus("#question")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#answer-section[data-state={state}]")
+
+
+def low_contrast(page: Any, selectors: list[str]) -> dict[str, float]:
+    ratios: dict[str, float] = page.evaluate(CONTRAST, selectors)
+    return {selector: ratio for selector, ratio in ratios.items() if ratio < 4.5}
+
+
+def api_answer(client: httpx.Client, question: str) -> dict[str, Any]:
+    body = {"question": question, "generator": "extractive", "top_k": 4}
+    answer: dict[str, Any] = client.post("/v1/query", json=body).json()
+    return answer
+
+
+def test_streamed_answer_with_citation_highlighting_its_span(
+    page: Any, service: httpx.Client
+) -> None:
+    page.add_init_script(WATCH_DRAFT)
+    page.goto(str(service.base_url))
+    page.wait_for_selector("#document-list li >> nth=6")
+    assert "7 documents" in page.text_content("#documents-state")
+    with page.expect_response("**/v1/query") as reply:
+        ask(page, GLACIERS)
+    assert reply.value.headers["content-type"].startswith("text/event-stream")
+    assert page.evaluate("window.sawDraft") is True
+    expected = api_answer(service, GLACIERS)
+    assert not expected["refused"]
+    first = expected["sentences"][0]
+    shown = page.inner_text("#answer")
+    assert all(s["text"].rstrip(".") in shown for s in expected["sentences"])
+    assert "Checked:" in page.inner_text("#status")
+    screenshot(page, "answer")
+
+    link = page.locator("#answer a.cite").first
+    marker = first["citations"][0]
+    assert link.get_attribute("href") == f"#source-{marker}"
+    link.click()
+    source = page.locator(f"#source-{marker}")
+    assert "active" in (source.get_attribute("class") or "")
+    assert page.evaluate("document.activeElement.id") == f"source-{marker}"
+    citation = next(c for c in expected["citations"] if c["marker"] == marker)
+    assert source.locator(".doc").inner_text() == Path(citation["source"]).name
+    start, end = citation["page_start"], citation["page_end"]
+    pages = f"page {start}" if start == end else f"pages {start}–{end}"
+    assert source.locator(".page").inner_text() == pages
+    assert source.locator("mark.support").inner_text() == first["supports"][0]["text"]
+    second = expected["sentences"][1]
+    page.locator("#answer a.cite").nth(1).click()
+    marked = page.locator(f"#source-{second['citations'][0]} mark.support")
+    assert marked.inner_text() == second["supports"][0]["text"] != first["supports"][0]["text"]
+    assert page.locator("#answer a.cite[aria-current]").count() == 1
+    screenshot(page, "citation")
+
+    page.click("#passages-section summary")
+    scores = page.locator("#passages-list .scores")
+    assert scores.count() == len(expected["passages"])
+    assert "fused" in scores.first.inner_text() and "cosine" in scores.first.inner_text()
+
+
+def test_refusal_is_shown_as_a_refusal(page: Any, service: httpx.Client) -> None:
+    page.goto(str(service.base_url))
+    ask(page, "Who won the 1998 football world cup?", state="refused")
+    refusal = page.locator("#answer .refusal")
+    assert "No answer" in refusal.inner_text()
+    assert "do not contain an answer" in refusal.inner_text()
+    assert "relevant enough" in refusal.inner_text()
+    assert page.locator("#answer a.cite").count() == 0
+    assert page.locator("#sources-section").is_hidden()
+    assert low_contrast(page, [".refusal-title", ".refusal-text", "#answer .hint"]) == {}
+    screenshot(page, "refusal")
+
+
+def test_unsupported_sentence_is_marked_and_colours_are_readable(
+    page: Any, service: httpx.Client
+) -> None:
+    page.goto(str(service.base_url))
+    ask(page, GLACIERS)
+    answer = api_answer(service, GLACIERS)
+    assert len(answer["sentences"]) == 2
+    page.evaluate(RENDER_UNSUPPORTED, answer)
+    flagged = page.locator("#answer .sentence.unsupported")
+    assert flagged.count() == 1
+    assert answer["sentences"][1]["text"].rstrip(".") in flagged.inner_text()
+    assert flagged.locator(".flag").inner_text() == "not supported by its source"
+    assert page.locator("#answer .sentence:not(.unsupported) .flag").count() == 0
+    readable = ["#answer .sentence", ".flag", "a.cite", ".hint", "mark.support", "#ask", ".status"]
+    assert low_contrast(page, readable) == {}
+    screenshot(page, "unsupported")
+
+
+def test_hostile_document_text_stays_text(page: Any, service: httpx.Client) -> None:
+    page.goto(str(service.base_url))
+    ask(page, "What does the lighthouse keeper write in the logbook?")
+    passage = page.locator("#sources .passage").first.inner_text()
+    assert "<img src=x onerror=" in passage and "<script>" in passage
+    assert page.locator("#sources img, #sources script, #passages-list img").count() == 0
+    assert page.title() == "Ask your documents"
+
+
+def test_the_key_is_asked_for_then_kept_in_the_tab(
+    page: Any, web_index: Path, real_embedder: Embedder
+) -> None:
+    with running_service(web_settings(web_index, user_keys=(KEY,)), real_embedder) as client:
+        page.goto(str(client.base_url))
+        page.wait_for_selector("#documents-state:has-text('Enter the API key')")
+        ask(page, GLACIERS, state="failed")
+        assert "needs an API key" in page.inner_text("#error")
+        assert low_contrast(page, ["#error"]) == {}
+        assert page.evaluate("sessionStorage.getItem('rag.apiKey')") is None
+        page.fill("#api-key", KEY)
+        page.press("#api-key", "Enter")
+        page.wait_for_selector("#document-list li >> nth=6")
+        ask(page, GLACIERS)
+        assert page.locator("#error").is_hidden()
+        assert page.evaluate("sessionStorage.getItem('rag.apiKey')") == KEY
+
+
+def test_phone_width_labels_and_keyboard(browser: Any, service: httpx.Client) -> None:
+    with open_page(browser, 375, 740, mobile=True) as page:
+        page.goto(str(service.base_url))
+        assert page.evaluate(UNLABELLED) == []
+        ask(page, GLACIERS)
+        page.click("#passages-section summary")
+        overflow = "document.documentElement.scrollWidth - window.innerWidth"
+        assert page.evaluate(overflow) <= 0
+        page.focus("#answer a.cite")
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.classList.contains('source')") is True
+        screenshot(page, "phone")
