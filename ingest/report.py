@@ -60,6 +60,12 @@ class IngestReport:
         ]
         width = max(len(name) for name, _ in rows)
         lines = [f"{name:<{width}}  {value}" for name, value in rows]
-        lines += [f"FAILED   {path}: {reason}" for path, reason in self.failed]
-        lines += [f"WARNING  {path}: {message}" for path, message in self.warnings]
+        lines += [f"FAILED   {shown(path)}: {reason}" for path, reason in self.failed]
+        lines += [f"WARNING  {shown(path)}: {message}" for path, message in self.warnings]
         return "\n".join(lines)
+
+
+def shown(path: str) -> str:
+    """A file name on one line: a newline or other control character in it is
+    escaped ("\\n"), so a name cannot forge or break lines of the report."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in path)

@@ -3,7 +3,8 @@
 Inside folders, hidden entries are skipped, and `.jsonl` files are read only
 when named `corpus.jsonl` (a BEIR folder also holds `queries.jsonl`); a file
 named on the command line is always read. Symbolic links are not followed
-unless asked, and never out of the folder being walked.
+unless asked, and never out of the folder being walked nor round a loop: each
+link not followed is reported by name with the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.loaders import SUFFIXES
-from rag.errors import CorruptFileError, LoadError, UnsupportedFileError
+from rag.errors import CorruptFileError, LoadError, SymlinkError, UnsupportedFileError
 
 
 @dataclass
@@ -30,7 +31,7 @@ def scan(paths: list[Path], follow_symlinks: bool = False) -> Scan:
         if path.is_dir():
             _walk(path, path, follow_symlinks, result)
         elif path.is_symlink() and not follow_symlinks:
-            result.failures.append(CorruptFileError(path, "symbolic link not followed"))
+            result.failures.append(SymlinkError(path, "pass --follow-symlinks to follow it"))
         elif path.is_file():
             _take(path, result, explicit=True)
         else:
@@ -39,7 +40,10 @@ def scan(paths: list[Path], follow_symlinks: bool = False) -> Scan:
     return result
 
 
-def _walk(root: Path, folder: Path, follow: bool, result: Scan) -> None:
+def _walk(
+    root: Path, folder: Path, follow: bool, result: Scan, seen: set[Path] | None = None
+) -> None:
+    seen = seen if seen is not None else {folder.resolve()}
     try:
         entries = sorted(folder.iterdir())
     except OSError as exc:
@@ -48,21 +52,33 @@ def _walk(root: Path, folder: Path, follow: bool, result: Scan) -> None:
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        if entry.is_symlink() and (not follow or not _inside(entry, root)):
-            result.skipped += 1
-            continue
+        if entry.is_symlink():
+            problem = _link_problem(entry, root, follow, seen)
+            if problem:
+                result.failures.append(SymlinkError(entry, problem))
+                continue
         if entry.is_dir():
-            if not (entry.is_symlink() and _inside(root, entry)):  # a loop back up
-                _walk(root, entry, follow, result)
+            seen.add(entry.resolve())
+            _walk(root, entry, follow, result, seen)
         elif entry.is_file():
             _take(entry, result, explicit=False)
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _link_problem(link: Path, root: Path, follow: bool, seen: set[Path]) -> str | None:
+    """Why the link is not followed, or None to follow it."""
     try:
-        return path.resolve().is_relative_to(root.resolve())
-    except (OSError, RuntimeError):  # a symlink loop
-        return False
+        target = link.resolve(strict=True)
+    except FileNotFoundError:
+        return "its target does not exist"
+    except (OSError, RuntimeError):  # ELOOP; Python 3.11 raises RuntimeError
+        return "it loops back on itself"
+    if not target.is_relative_to(root.resolve()):
+        return f"it points outside {root}"
+    if not follow:
+        return "pass --follow-symlinks to follow links inside the folder"
+    if target in seen:  # every folder walked so far, each of the link's parents too
+        return "it leads back to a folder already walked (a loop)"
+    return None
 
 
 def _take(path: Path, result: Scan, explicit: bool) -> None:

@@ -8,7 +8,9 @@
     │   ├── BinaryFileError
     │   ├── CorruptFileError
     │   ├── EncryptedFileError
-    │   └── NoTextError
+    │   ├── NoTextError
+    │   ├── LimitExceededError   over an ingest.max_* bound or the parse deadline
+    │   └── SymlinkError         a symbolic link that was not followed
     └── IndexStateError
         ├── IndexNotFoundError
         ├── IndexLockedError     another ingest holds the index
@@ -79,6 +81,15 @@ class EncryptedFileError(LoadError):
 class NoTextError(LoadError):
     reason = "no text layer: scanned or form-only?"
     remedy = "run OCR on the file first"
+
+
+class LimitExceededError(LoadError):
+    reason = "over an ingest limit"
+    remedy = "if the file is genuine, raise the setting named"
+
+
+class SymlinkError(LoadError):
+    reason = "symbolic link not followed"
 
 
 class IndexStateError(RagError):

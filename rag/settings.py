@@ -219,7 +219,38 @@ class IngestSettings(_Group):
     min_page_chars: int = Field(
         20, ge=0, description="Pages with fewer letters or digits count as having no text."
     )
-    max_file_mb: float = Field(512, gt=0)
+    max_file_mb: float = Field(512, gt=0, description="Larger files are refused unread.")
+    # Per-file bounds against hostile input (tests/ingest/test_hostile_corpus.py).
+    max_document_chars: int = Field(
+        10_000_000,
+        ge=1000,
+        description="Characters of text one document may hold (a PDF's pages together, "
+        "a text, Markdown or HTML file as decoded, one BEIR record); more is refused.",
+    )
+    max_pages: int = Field(
+        10_000, ge=1, description="PDFs with more pages are refused before any is read."
+    )
+    # The densest of the 480 pages in ../shared/pdfs (Federal Register, three columns)
+    # yields 9,668 characters.
+    max_page_chars: int = Field(
+        200_000,
+        ge=1000,
+        description="Characters one PDF page may yield; extraction stops there and the file "
+        "is refused (a form drawn 5,000 times on a page is a text bomb).",
+    )
+    # About pypdf's own default (75 MB) for each filter; the test bomb inflates to 1 GiB.
+    max_pdf_stream_mb: float = Field(
+        75,
+        gt=0,
+        description="Decompressed size of one PDF stream; a larger one is refused as a "
+        "decompression bomb.",
+    )
+    parse_timeout_s: float = Field(
+        300,
+        gt=0,
+        description="Seconds one PDF may take to parse, checked between pages and between "
+        "the operators of each page's content.",
+    )
     parse_workers: int = Field(
         1,
         ge=0,

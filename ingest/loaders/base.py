@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
+from ingest.loaders.limits import check_file_size, check_text_bytes, check_text_chars
 from rag.documents import Document
 from rag.errors import BinaryFileError, CorruptFileError, EmptyFileError
 from rag.settings import IngestSettings
@@ -22,18 +23,27 @@ class Loader(Protocol):
         ...
 
 
-def read_bytes(path: Path, settings: IngestSettings) -> bytes:
-    """The file's bytes, refusing empty and oversized files."""
+def read_bytes(path: Path, settings: IngestSettings, text: bool = False) -> bytes:
+    """The file's bytes, refusing empty and oversized files (for `text`, also
+    files too large to decode within `ingest.max_document_chars`)."""
     try:
         size = path.stat().st_size
-        if size > settings.max_file_mb * 1024 * 1024:
-            raise CorruptFileError(path, f"{size / 1e6:.0f} MB is over ingest.max_file_mb")
+        check_file_size(path, size, settings)
+        if text:
+            check_text_bytes(path, size, settings)
         data = path.read_bytes()
     except OSError as exc:
         raise CorruptFileError(path, exc.strerror or str(exc)) from None
     if not data.strip():
         raise EmptyFileError(path, "no content" if data else "zero bytes")
     return data
+
+
+def read_decoded(path: Path, settings: IngestSettings) -> str:
+    """The file's text as decoded, within `ingest.max_document_chars`."""
+    text = decode_text(path, read_bytes(path, settings, text=True))
+    check_text_chars(path, len(text), settings)
+    return text
 
 
 def looks_binary(data: bytes) -> bool:

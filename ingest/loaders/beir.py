@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.cleaning import normalize_text
 from ingest.loaders.base import read_bytes
+from ingest.loaders.limits import check_text_chars
 from rag.documents import Document
 from rag.errors import CorruptFileError
 from rag.settings import IngestSettings
@@ -21,10 +22,10 @@ class BeirLoader:
         lines = read_bytes(path, settings).decode("utf-8", errors="replace").splitlines()
         for number, line in enumerate(lines, start=1):
             if line.strip():
-                yield _document(path, number, line)
+                yield _document(path, number, line, settings)
 
 
-def _document(path: Path, number: int, line: str) -> Document:
+def _document(path: Path, number: int, line: str, settings: IngestSettings) -> Document:
     try:
         record = json.loads(line)
         beir_id = str(record["_id"])
@@ -33,6 +34,7 @@ def _document(path: Path, number: int, line: str) -> Document:
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise CorruptFileError(path, f"line {number} is not a BEIR record: {exc}") from None
     text = f"{title}\n\n{body}" if title and body else title or body
+    check_text_chars(path, len(text), settings, where=f"line {number}: ")
     return Document(
         source_path=str(path),
         source_key=f"{path}#{beir_id}",

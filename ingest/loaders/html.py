@@ -8,7 +8,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup, Tag
 
 from ingest.cleaning import count_word_chars, normalize_text
-from ingest.loaders.base import decode_text, read_bytes
+from ingest.loaders.base import read_decoded
 from rag.documents import Document, HeadingMark
 from rag.errors import EmptyFileError
 from rag.settings import IngestSettings
@@ -41,7 +41,7 @@ class HtmlLoader:
     suffixes = (".html", ".htm", ".xhtml")
 
     def load(self, path: Path, settings: IngestSettings) -> Iterator[Document]:
-        soup = BeautifulSoup(decode_text(path, read_bytes(path, settings)), "html.parser")
+        soup = BeautifulSoup(read_decoded(path, settings), "html.parser")
         title = normalize_text(soup.title.get_text()) if soup.title else ""
         for tag in soup.find_all(_INVISIBLE):
             tag.decompose()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ingest.cleaning import count_word_chars, normalize_text
-from ingest.loaders.base import decode_text, read_bytes
+from ingest.loaders.base import read_decoded
 from rag.documents import Document
 from rag.errors import EmptyFileError
 from rag.settings import IngestSettings
@@ -14,7 +14,7 @@ from rag.settings import IngestSettings
 
 def read_text(path: Path, settings: IngestSettings) -> str:
     """Decoded, normalised text; an error if nothing readable is left."""
-    text = normalize_text(decode_text(path, read_bytes(path, settings)))
+    text = normalize_text(read_decoded(path, settings))
     if count_word_chars(text) == 0:
         raise EmptyFileError(path, "no letters or digits")
     return text
