@@ -14,6 +14,7 @@ cannot say so).
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -32,6 +33,7 @@ from rag.settings import IngestSettings
 # Files parsed ahead of the embedder: bounds the parsed text held in memory
 # while keeping the worker busy.
 LOOKAHEAD = 8
+log = logging.getLogger("rag.ingest")
 PARENT_POLL_S = 0.5
 
 
@@ -69,28 +71,44 @@ def parse_files(
     paths: list[Path], settings: IngestSettings, workers: int, parse: Parse = parse_file
 ) -> Iterator[tuple[Path, Outcome]]:
     """Each path with its outcome, in order; parsed by `workers` processes ahead
-    of the consumer, or here, one at a time, when `workers` is 0 or there is only
-    one file (a worker costs about a second to start). `parse` must be a
-    module-level function: the workers import it by name."""
-    if workers == 0 or len(paths) < 2:
-        for path in paths:
-            yield path, parse(path, settings)
-        return
+    of the consumer, or here, one at a time, when `workers` is 0, when there is
+    only one file (a worker costs about a second to start) or when workers cannot
+    start. `parse` must be a module-level function: the workers import it by name."""
     pending = list(paths)
     while pending:
-        done = yield from _parse_in_pool(pending, settings, workers, parse)
+        pool = _start_pool(workers) if len(pending) > 1 else None
+        if pool is None:
+            for path in pending:
+                yield path, parse(path, settings)
+            return
+        done = yield from _parse_in_pool(pool, pending, settings, parse)
         pending = pending[done:]
 
 
-def _parse_in_pool(
-    paths: list[Path], settings: IngestSettings, workers: int, parse: Parse
-) -> Generator[tuple[Path, Outcome], None, int]:
-    """Parse `paths` in one pool; returns how many were consumed (all, or up to
-    and including the file whose worker died)."""
+def _start_pool(workers: int) -> ProcessPoolExecutor | None:
+    """A pool whose workers have started, or None where they cannot start: a
+    script that calls the ingest without an `if __name__ == "__main__"` guard
+    makes each spawned worker run the script again, and die."""
+    if workers == 0:
+        return None
     context = multiprocessing.get_context("spawn")  # no fork of a threaded process
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_exit_with_parent, initargs=(os.getpid(),)
     )
+    try:
+        pool.submit(os.getpid).result()
+    except BrokenProcessPool:
+        log.warning("parser processes could not start; parsing in this process instead")
+        pool.shutdown(wait=True, cancel_futures=True)
+        return None
+    return pool
+
+
+def _parse_in_pool(
+    pool: ProcessPoolExecutor, paths: list[Path], settings: IngestSettings, parse: Parse
+) -> Generator[tuple[Path, Outcome], None, int]:
+    """Parse `paths` in `pool`; returns how many were consumed (all, or up to
+    and including the file whose worker died)."""
     try:
         futures: list[Future[Outcome]] = []
         for i, path in enumerate(paths):

@@ -144,3 +144,31 @@ def test_pipelined_ingest_equals_serial_ingest(tmp_path: Path, real_embedder: Em
     finally:
         serial.close()
         pipelined.close()
+
+
+def test_a_script_without_a_main_guard_still_ingests(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    write_facts(corpus)
+    script = tmp_path / "ingest_script.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from ingest.run import Options, run_ingest\n"
+        "from rag.embedding import make_embedder\n"
+        "from rag.settings import EmbeddingSettings, build_settings\n"
+        f"settings = build_settings({{'index_dir': Path({str(tmp_path / 'index')!r})}})\n"
+        f"report = run_ingest(settings, Options([Path({str(corpus)!r})]),\n"
+        "                    lambda: make_embedder(EmbeddingSettings()))\n"
+        "print('failed', len(report.failed), 'added', report.added)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"failed 0 added {len(list(corpus.iterdir()))}" in done.stdout
+    assert "parsing in this process instead" in done.stderr
