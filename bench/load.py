@@ -29,6 +29,7 @@ import httpx
 from bench.common import rss_mib, table, write_results
 from bench.http import clean_env, rag_command, serving
 from bench.load_clients import QUERY, SEARCH, Budget, Client, Tally
+from rag.errors import RagError
 from rag.index.generations import current_generation
 from rag.index.manifest import Manifest
 from rag.index.snapshot import STORE
@@ -95,7 +96,8 @@ def _prepare(plan: LoadPlan) -> tuple[Path, Path]:
     _write_round(corpus, 0)
     done = _ingest(corpus, index, timeout_s=1800)
     if done.returncode != 0:
-        raise RuntimeError(f"rag ingest of {plan.corpus} failed: {done.stderr[-2000:]}")
+        detail = done.stderr.strip()[-2000:]
+        raise RagError(f"rag ingest of {plan.corpus} exited with {done.returncode}: {detail}")
     return corpus, index
 
 
@@ -351,4 +353,6 @@ def problems(figures: dict[str, Any]) -> list[str]:
     generations = figures["generations"]
     if generations["seen"] != generations["built"]:
         found.append(f"generations built {generations['built']}, served {generations['seen']}")
+    if generations["metric"] != max(generations["built"]):
+        found.append(f"/metrics says generation {generations['metric']} after the run")
     return found

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.load import mixed_replies
+from bench.load import mixed_replies, problems
 from bench.load_clients import BadReplyError, Reply, Tally, check_query, check_search
 from tests.conftest import ROOT
 
@@ -89,3 +89,24 @@ def test_replies_that_fail_or_do_not_validate_are_failures() -> None:
     assert check_query(reply(200, answer)) == Reply(3, frozenset({"a"}), False, judged=1)
     with pytest.raises(BadReplyError, match="not among the passages"):
         check_query(reply(200, {**answer, "citations": [{"chunk_id": "z"}]}))
+
+
+def test_problems_name_each_way_a_run_went_wrong() -> None:
+    route = {"clients": 2, "regressions": 0, "min_per_client": 5}
+    figures = {
+        "failures": 0,
+        "mixed_replies": 0,
+        "routes": {"/v1/search": route, "/v1/query": {**route, "min_per_client": 0}},
+        "ingests": [{"round": 1, "exit": 0}, {"round": 2, "exit": "timeout"}],
+        "generations": {"built": [1, 2], "seen": [1], "metric": 1},
+    }
+    assert problems(figures) == [
+        "/v1/query: a client got no reply",
+        "ingest round 2: exit timeout",
+        "generations built [1, 2], served [1]",
+        "/metrics says generation 1 after the run",
+    ]
+    figures["routes"]["/v1/query"] = route
+    figures["ingests"] = figures["ingests"][:1]
+    figures["generations"] = {"built": [1, 2], "seen": [1, 2], "metric": 2}
+    assert problems(figures) == []
