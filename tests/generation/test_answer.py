@@ -63,6 +63,21 @@ def test_lexical_check_passes_quotations_and_sends_the_rest_to_the_judge() -> No
     assert negations("It never rains") and negations("it isn't") and not negations("notable")
 
 
+def test_a_negation_elsewhere_in_the_passage_does_not_block_a_quotation() -> None:
+    analyzer = TermAnalyzer(TokenizerSettings())
+    passage = (
+        "A killed ingest does not change the live index. "
+        "Each run builds a new generation beside the live one."
+    )
+    judge = FixedJudge(0.2)
+    quoted = "Each run builds a new generation beside the live one."
+    assert support_score(quoted, [passage], judge, analyzer) == (1.0, "lexical")
+    # The negation of the sentence it was taken from still counts.
+    flipped = "A killed ingest changes the live index."
+    assert support_score(flipped, [passage], judge, analyzer) == (0.2, "judge")
+    assert judge.calls == 1
+
+
 @pytest.fixture
 def snapshot(facts_index: Path) -> Iterator[Snapshot]:
     opened = open_current(facts_index)
