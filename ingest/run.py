@@ -29,6 +29,7 @@ from ingest.writer import Entry, kept_entry, write_generation
 from rag.documents import Chunk, Document
 from rag.embedding import Embedder
 from rag.index import generations
+from rag.index.checkpoints import checkpoint
 from rag.index.manifest import INGEST_FIELDS
 from rag.index.snapshot import Snapshot, open_current
 from rag.index.store import FileRecord, Row, chunk_row, document_row
@@ -301,6 +302,7 @@ def _rows(vectors: dict[str, Vectors], chunks: list[Chunk], dim: int) -> Vectors
 def _phase(report: IngestReport, name: str) -> None:
     log.info("phase: %s", name)
     report.mark(name)
+    checkpoint(f"phase:{name}")  # a test's fault-injection point; free when unset
 
 
 def _bar(items: Iterable[T], what: str, enabled: bool, total: int) -> Iterable[T]:

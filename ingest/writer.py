@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from rag.errors import IndexWriteError
 from rag.index.bm25 import BM25Index
+from rag.index.checkpoints import checkpoint
 from rag.index.dense import build_dense, save_dense
-from rag.index.manifest import new_manifest
+from rag.index.manifest import MANIFEST, new_manifest
 from rag.index.snapshot import BM25, DENSE, EMBEDDINGS, STORE, Snapshot
 from rag.index.store import FileRecord, Row, Store
 from rag.index.terms import TermAnalyzer
@@ -35,30 +41,66 @@ def write_generation(
     dimension: int,
     max_tokens: int,
 ) -> int:
-    """Write every part of the generation into `folder`; returns the chunk count."""
+    """Write every part of the generation into `folder`; returns the chunk count.
+
+    A write that fails (disk full, read-only folder) removes `folder` and raises
+    `IndexWriteError` naming the file; the live generation is untouched.
+    """
     entries = sorted(entries, key=lambda e: e.doc["source_key"])
     chunks = [dict(row, pos=pos) for pos, row in enumerate(c for e in entries for c in e.chunks)]
     vectors = _stack([e.vectors for e in entries], dimension)
-    store = Store(folder / STORE, create=True)
-    try:
-        store.write(files, (e.doc for e in entries), chunks)
-    finally:
-        store.close()
-    np.save(folder / EMBEDDINGS, vectors)
-    analyzer = TermAnalyzer(settings.tokenizer)
-    # A generator: each chunk's terms become ids and are freed before the next is
-    # analysed (a list of 1M analysed chunks held 100M strings, about 6 GB).
-    bm25 = BM25Index.build((analyzer.terms(c["text"]) for c in chunks), settings.bm25)
-    bm25.save(folder / BM25)
-    save_dense(build_dense(vectors, settings.dense), folder / DENSE)
-    counts = {
-        "files": len(files),
-        "documents": len(entries),
-        "chunks": len(chunks),
-        "terms": len(bm25.vocab),
-    }
-    new_manifest(settings, number, dimension, max_tokens, counts).write(folder)
+    with _removed_on_failure(folder):
+        with _part(folder, STORE):
+            store = Store(folder / STORE, create=True)
+            try:
+                store.write(files, (e.doc for e in entries), chunks)
+            finally:
+                store.close()
+        with _part(folder, EMBEDDINGS):
+            np.save(folder / EMBEDDINGS, vectors)
+        analyzer = TermAnalyzer(settings.tokenizer)
+        # A generator: each chunk's terms become ids and are freed before the next is
+        # analysed (a list of 1M analysed chunks held 100M strings, about 6 GB).
+        bm25 = BM25Index.build((analyzer.terms(c["text"]) for c in chunks), settings.bm25)
+        with _part(folder, BM25):
+            bm25.save(folder / BM25)
+        with _part(folder, DENSE):
+            save_dense(build_dense(vectors, settings.dense), folder / DENSE)
+        counts = {
+            "files": len(files),
+            "documents": len(entries),
+            "chunks": len(chunks),
+            "terms": len(bm25.vocab),
+        }
+        with _part(folder, MANIFEST):
+            new_manifest(settings, number, dimension, max_tokens, counts).write(folder)
+        checkpoint("write:complete")
     return len(chunks)
+
+
+@contextlib.contextmanager
+def _part(folder: Path, name: str) -> Iterator[None]:
+    """Writing one file (or folder) of the generation: a fault-injection point
+    before it, and its OS or SQLite errors as `IndexWriteError` naming it."""
+    checkpoint(f"write:{name}")
+    try:
+        yield
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot write {exc.filename or folder / name}: {exc.strerror or exc}"
+        ) from None
+    except sqlite3.Error as exc:  # "database or disk is full", without errno
+        raise IndexWriteError(f"cannot write {folder / name}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _removed_on_failure(folder: Path) -> Iterator[None]:
+    """A generation that could not be written whole leaves nothing behind."""
+    try:
+        yield
+    except IndexWriteError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _stack(parts: list[npt.NDArray[np.float32]], dimension: int) -> npt.NDArray[np.float32]:

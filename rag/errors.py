@@ -11,11 +11,13 @@
     │   ├── NoTextError
     │   ├── LimitExceededError   over an ingest.max_* bound or the parse deadline
     │   └── SymlinkError         a symbolic link that was not followed
+    ├── GeneratorFailedError     the answer's generator failed (down, timed out, garbage)
     └── IndexStateError
         ├── IndexNotFoundError
         ├── IndexLockedError     another ingest holds the index
         ├── IndexMismatchError   the index was built with other settings
-        └── IndexCorruptError    an index file is missing or damaged
+        ├── IndexCorruptError    an index file is missing or damaged
+        └── IndexWriteError      a new generation could not be written (disk full, read-only)
 
 Each error carries a `remedy`: what the user can do about it. Entry points map
 error classes (never message text) to exit codes in `rag.cli.exit_codes`.
@@ -92,6 +94,10 @@ class SymlinkError(LoadError):
     reason = "symbolic link not followed"
 
 
+class GeneratorFailedError(RagError):
+    """The generator backend gave no usable answer; the message says why."""
+
+
 class IndexStateError(RagError):
     """Something is wrong with the index on disk."""
 
@@ -110,3 +116,7 @@ class IndexMismatchError(IndexStateError):
 
 class IndexCorruptError(IndexStateError):
     remedy = "re-run `rag ingest`; the previous generation is still intact"
+
+
+class IndexWriteError(IndexStateError):
+    remedy = "free disk space or make the index folder writable; the previous generation is intact"

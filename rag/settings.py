@@ -198,7 +198,12 @@ class OpenAISettings(_Group):
     base_url: str = Field("http://127.0.0.1:8080/v1", description="Up to and including /v1.")
     model: str = "default"
     api_key: str | None = Field(None, description="Sent as a bearer token; never logged.")
-    timeout_s: float = Field(60.0, gt=0, description="Per request; no answer hangs longer.")
+    timeout_s: float = Field(
+        60.0, gt=0, description="Longest wait to connect, and for each piece of the reply."
+    )
+    deadline_s: float = Field(
+        120.0, gt=0, description="Longest a whole reply may take, however steadily it arrives."
+    )
 
 
 class ServiceSettings(_Group):

@@ -10,7 +10,7 @@ import numpy as np
 
 from rag.answer.prompt import REFUSAL, answer_messages
 from rag.embedding import Embedder
-from rag.errors import RagError
+from rag.errors import GeneratorFailedError, RagError
 from rag.generation.local import LocalLLM
 from rag.retrieval.passages import Passage
 
@@ -21,10 +21,6 @@ class Generator(Protocol):
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """Pieces of the answer text, citing passages by their 1-based number."""
         ...
-
-
-class GeneratorFailedError(Exception):
-    """The backend did not produce an answer; the message says why."""
 
 
 class LocalGenerator:

@@ -8,8 +8,10 @@ from collections.abc import Iterator, Sequence
 
 import httpx
 
-from rag.answer.generators import Generator, GeneratorFailedError
+from rag.answer.deadline import within
+from rag.answer.generators import Generator
 from rag.answer.prompt import answer_messages
+from rag.errors import GeneratorFailedError
 from rag.retrieval.passages import Passage
 from rag.settings import OpenAISettings
 
@@ -17,13 +19,27 @@ log = logging.getLogger("rag.answer")
 
 
 class OpenAIGenerator:
+    """Streams from `POST {base_url}/chat/completions`. Every failure raises
+    `GeneratorFailedError` saying what happened: no connection, no reply within
+    `timeout_s`, a reply still unfinished after `deadline_s`, an error status,
+    a chunk that is not the API's JSON, or a stream cut off before its end."""
+
     name = "openai"
 
     def __init__(self, settings: OpenAISettings, max_tokens: int) -> None:
         self._settings = settings
         self._max_tokens = max_tokens
+        self._url = settings.base_url.rstrip("/") + "/chat/completions"
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        deadline = self._settings.deadline_s
+        return within(
+            self._pieces(question, passages),
+            deadline,
+            lambda: GeneratorFailedError(f"{self._url} did not finish within {deadline} s"),
+        )
+
+    def _pieces(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         body = {
             "model": self._settings.model,
             "messages": answer_messages(question, passages),
@@ -31,29 +47,26 @@ class OpenAIGenerator:
             "temperature": 0.0,
             "stream": True,
         }
-        headers = (
-            {"Authorization": f"Bearer {self._settings.api_key}"}
-            if (self._settings.api_key)
-            else {}
-        )
-        url = self._settings.base_url.rstrip("/") + "/chat/completions"
+        key = self._settings.api_key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        timeout = self._settings.timeout_s
         try:
             with httpx.stream(
-                "POST", url, json=body, headers=headers, timeout=self._settings.timeout_s
+                "POST", self._url, json=body, headers=headers, timeout=timeout
             ) as response:
                 if response.status_code != 200:
                     response.read()
-                    raise GeneratorFailedError(f"{url} answered {response.status_code}")
-                yield from _deltas(response.iter_lines())
+                    raise GeneratorFailedError(f"{self._url} answered {response.status_code}")
+                yield from _deltas(self._url, response.iter_lines())
         except httpx.TimeoutException:
-            raise GeneratorFailedError(
-                f"{url} timed out after {self._settings.timeout_s} s"
-            ) from None
+            raise GeneratorFailedError(f"{self._url} timed out after {timeout} s") from None
         except httpx.HTTPError as exc:
-            raise GeneratorFailedError(f"{url}: {type(exc).__name__}: {exc}") from None
+            raise GeneratorFailedError(f"{self._url}: {type(exc).__name__}: {exc}") from None
 
 
-def _deltas(lines: Iterator[str]) -> Iterator[str]:
+def _deltas(url: str, lines: Iterator[str]) -> Iterator[str]:
+    """Content pieces of a chat-completion event stream, up to `[DONE]` or a
+    chunk with a `finish_reason`; a stream that stops before either was cut off."""
     for line in lines:
         if not line.startswith("data:"):
             continue
@@ -61,16 +74,22 @@ def _deltas(lines: Iterator[str]) -> Iterator[str]:
         if payload == "[DONE]":
             return
         try:
-            piece = json.loads(payload)["choices"][0]["delta"].get("content")
+            choice = json.loads(payload)["choices"][0]
+            piece, finished = choice["delta"].get("content"), choice.get("finish_reason")
         except (json.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):
-            raise GeneratorFailedError(f"malformed stream chunk: {payload[:200]}") from None
+            raise GeneratorFailedError(f"{url} sent a malformed chunk: {payload[:200]}") from None
         if piece:
             yield str(piece)
+        if finished:
+            return
+    raise GeneratorFailedError(f"{url}: the reply ended before the answer was complete")
 
 
 class FallbackGenerator:
     """The primary backend; if it fails before its first token, the fallback,
-    with the reason kept in `fallback_reason`."""
+    with the reason kept in `fallback_reason`. A failure after the first token
+    (its text may already be on its way to the reader) raises
+    `GeneratorFailedError` saying so."""
 
     def __init__(self, primary: Generator, fallback: Generator) -> None:
         self._primary = primary
@@ -87,7 +106,10 @@ class FallbackGenerator:
             return
         except GeneratorFailedError as error:
             if started:
-                raise
+                raise GeneratorFailedError(
+                    f"{self._primary.name} failed mid-answer: {error}",
+                    "ask again, or choose another generator",
+                ) from None
             self.fallback_reason = (
                 f"{self._primary.name} failed ({error}); answered by {self._fallback.name}"
             )

@@ -60,10 +60,12 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from rag.service.app import create_app
+    from rag.service.holder import check_startable
 
     settings = load_settings(
         args.config, index_dir=args.index, service__host=args.host, service__port=args.port
     )
+    check_startable(settings)
     settings = loopback_only(settings)
     logging.getLogger("rag").setLevel(logging.INFO)
     app = create_app(settings)

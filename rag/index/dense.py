@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
-from rag.errors import IndexCorruptError
+from rag.errors import IndexCorruptError, IndexWriteError
 from rag.settings import DenseIndexType, DenseSettings
 
 Vectors = npt.NDArray[np.float32]
@@ -105,7 +105,10 @@ def search_dense(index: faiss.Index, query: Vectors, k: int) -> DenseHits:
 
 
 def save_dense(index: faiss.Index, path: Path) -> None:
-    faiss.write_index(index, str(path))
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:  # FAISS reports a failed write (disk full) this way
+        raise IndexWriteError(f"cannot write {path}: {_first_line(exc)}") from None
 
 
 def load_dense(path: Path) -> faiss.Index:
@@ -113,3 +116,7 @@ def load_dense(path: Path) -> faiss.Index:
         return faiss.read_index(str(path))
     except RuntimeError as exc:
         raise IndexCorruptError(f"cannot read FAISS index {path}: {exc}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

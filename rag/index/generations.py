@@ -7,7 +7,9 @@
 
 A generation becomes live only after every file in it is fsynced, renamed
 into place and named by CURRENT. Killing an ingest at any moment leaves
-CURRENT naming the previous, complete generation.
+CURRENT naming the previous, complete generation (or, once the final rename
+is done, the new one); a folder that cannot be written (disk full, read-only)
+raises `IndexWriteError` naming the path, with CURRENT untouched.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.errors import IndexLockedError, IndexNotFoundError
+from rag.errors import IndexLockedError, IndexNotFoundError, IndexWriteError
+from rag.index.checkpoints import checkpoint
 
 CURRENT = "CURRENT"
 LOCK = ".lock"
@@ -45,8 +48,10 @@ def has_index(index_dir: Path) -> bool:
 @contextlib.contextmanager
 def ingest_lock(index_dir: Path) -> Iterator[None]:
     """Exclusive, non-blocking; the OS releases it if the process dies."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with (index_dir / LOCK).open("a+", encoding="utf-8") as handle:
+    with _writing(index_dir):
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = (index_dir / LOCK).open("a+", encoding="utf-8")
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -55,10 +60,11 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
             raise IndexLockedError(
                 f"another ingest (pid {holder}) is writing to {index_dir}"
             ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        with _writing(index_dir):
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
         try:
             yield
         finally:
@@ -68,29 +74,35 @@ def ingest_lock(index_dir: Path) -> Iterator[None]:
 def start_partial(index_dir: Path) -> tuple[int, Path]:
     """A fresh folder for the next generation; stale partial folders are removed."""
     root = index_dir / GENERATIONS
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(f"*{PARTIAL}"):
-        shutil.rmtree(stale, ignore_errors=True)
-    numbers = [int(p.name) for p in root.iterdir() if p.name.isdigit()]
-    number = max(numbers, default=0) + 1
-    folder = root / f"{number:06d}{PARTIAL}"
-    folder.mkdir()
+    with _writing(root):
+        root.mkdir(parents=True, exist_ok=True)
+        for stale in root.glob(f"*{PARTIAL}"):
+            shutil.rmtree(stale, ignore_errors=True)
+        numbers = [int(p.name) for p in root.iterdir() if p.name.isdigit()]
+        number = max(numbers, default=0) + 1
+        folder = root / f"{number:06d}{PARTIAL}"
+        folder.mkdir()
     return number, folder
 
 
 def publish(index_dir: Path, partial: Path) -> Path:
     """Make `partial` the live generation, durably."""
-    for path in partial.rglob("*"):
-        if path.is_file():
-            _fsync(path)
-    final = partial.with_name(partial.name.removesuffix(PARTIAL))
-    partial.rename(final)
-    _fsync_dir(final.parent)
-    tmp = index_dir / f"{CURRENT}.tmp"
-    tmp.write_text(final.name + "\n", encoding="utf-8")
-    _fsync(tmp)
-    tmp.replace(index_dir / CURRENT)
-    _fsync_dir(index_dir)
+    with _writing(index_dir):
+        for path in partial.rglob("*"):
+            if path.is_file():
+                _fsync(path)
+        checkpoint("publish:fsynced")
+        final = partial.with_name(partial.name.removesuffix(PARTIAL))
+        partial.rename(final)
+        _fsync_dir(final.parent)
+        checkpoint("publish:renamed")
+        tmp = index_dir / f"{CURRENT}.tmp"
+        tmp.write_text(final.name + "\n", encoding="utf-8")
+        _fsync(tmp)
+        checkpoint("publish:current-written")
+        tmp.replace(index_dir / CURRENT)
+        checkpoint("publish:switched")
+        _fsync_dir(index_dir)
     return final
 
 
@@ -102,6 +114,15 @@ def prune(index_dir: Path, keep: int) -> list[Path]:
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed
+
+
+@contextlib.contextmanager
+def _writing(where: Path) -> Iterator[None]:
+    """OS errors while writing under `where` become `IndexWriteError` naming the path."""
+    try:
+        yield
+    except OSError as exc:
+        raise IndexWriteError(f"cannot write {exc.filename or where}: {exc.strerror}") from None
 
 
 def _fsync(path: Path) -> None:

@@ -54,6 +54,7 @@ _PACKAGES = (
 @dataclass(frozen=True)
 class Manifest:
     data: dict[str, Any]
+    path: Path | None = None  # the file it was read from, named in its errors
 
     @property
     def generation(self) -> int:
@@ -69,14 +70,18 @@ class Manifest:
 
     def check(self, settings: Settings, fields: tuple[str, ...]) -> None:
         """Raise `IndexMismatchError` on the first field that differs."""
+        where = f"{self.path}: " if self.path else ""
         if self.data.get("format") != FORMAT:
-            raise IndexMismatchError(f"index format {self.data.get('format')}, expected {FORMAT}")
+            raise IndexMismatchError(
+                f"{where}index format {self.data.get('format')}, expected {FORMAT}"
+            )
         current = settings_fields(settings)
         for dotted in fields:
             built, wanted = self.value(dotted), current[dotted]
             if built != wanted:
                 raise IndexMismatchError(
-                    f"{dotted}: the index was built with {built!r}, the settings say {wanted!r}"
+                    f"{where}{dotted}: the index was built with {built!r}, "
+                    f"the settings say {wanted!r}"
                 )
 
     def write(self, folder: Path) -> None:
@@ -85,13 +90,14 @@ class Manifest:
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:
+        path = folder / MANIFEST
         try:
-            data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
-            raise IndexCorruptError(f"unreadable manifest in {folder}: {exc}") from None
+            raise IndexCorruptError(f"unreadable manifest {path}: {exc}") from None
         if not isinstance(data, dict) or "generation" not in data:
-            raise IndexCorruptError(f"manifest in {folder} lacks its generation")
-        return cls(data)
+            raise IndexCorruptError(f"manifest {path} lacks its generation")
+        return cls(data, path)
 
 
 def settings_fields(settings: Settings) -> dict[str, Any]:

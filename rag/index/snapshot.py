@@ -40,16 +40,22 @@ class Snapshot:
 
 
 def open_generation(folder: Path) -> Snapshot:
+    """Open and check every file of a generation; a damaged one is named in the error."""
     manifest = Manifest.read(folder)
     store = Store(folder / STORE)
     try:
-        embeddings = np.load(folder / EMBEDDINGS, mmap_mode="r")
-        bm25 = BM25Index.load(folder / BM25)
-    except (OSError, ValueError, KeyError) as exc:
+        snapshot = Snapshot(
+            folder,
+            manifest,
+            store,
+            _bm25(folder / BM25),
+            load_dense(folder / DENSE),
+            _embeddings(folder / EMBEDDINGS),
+        )
+        _check_sizes(snapshot)
+    except BaseException:
         store.close()
-        raise IndexCorruptError(f"damaged index arrays in {folder}: {exc}") from None
-    snapshot = Snapshot(folder, manifest, store, bm25, load_dense(folder / DENSE), embeddings)
-    _check_sizes(snapshot)
+        raise
     return snapshot
 
 
@@ -57,14 +63,38 @@ def open_current(index_dir: Path) -> Snapshot:
     return open_generation(current_generation(index_dir))
 
 
+def _embeddings(path: Path) -> npt.NDArray[np.float32]:
+    try:
+        vectors: npt.NDArray[np.float32] = np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(f"damaged vectors {path}: {exc}") from None
+    if vectors.ndim != 2:
+        raise IndexCorruptError(f"damaged vectors {path}: shape {vectors.shape}")
+    return vectors
+
+
+def _bm25(folder: Path) -> BM25Index:
+    try:
+        return BM25Index.load(folder)
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexCorruptError(f"damaged BM25 index {folder}: {exc}") from None
+
+
 def _check_sizes(s: Snapshot) -> None:
+    """Every part holds one row per chunk, and vectors of the manifest's dimension."""
     n = s.store.counts()["chunks"]
     sizes = {
-        "embeddings.npy": len(s.embeddings),
-        "dense.faiss": s.dense.ntotal,
-        "bm25": s.bm25.n_docs,
+        EMBEDDINGS: len(s.embeddings),
+        DENSE: s.dense.ntotal,
+        BM25: s.bm25.n_docs,
     }
     for name, size in sizes.items():
         if size != n:
-            s.close()
             raise IndexCorruptError(f"{s.folder / name} holds {size} rows, the store {n} chunks")
+    dims = {EMBEDDINGS: s.embeddings.shape[1], DENSE: s.dense.d}
+    for name, dim in dims.items():
+        if dim != s.manifest.dimension:
+            raise IndexCorruptError(
+                f"{s.folder / name} holds {dim}-d vectors, "
+                f"{s.manifest.path} says {s.manifest.dimension}"
+            )

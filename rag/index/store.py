@@ -131,6 +131,7 @@ class Store:
     def __init__(self, path: Path, *, create: bool = False) -> None:
         if not create and not path.is_file():
             raise IndexCorruptError(f"missing store {path}")
+        self.path = path
         uri = f"file:{path}?mode={'rwc' if create else 'ro'}"
         self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         self._db.row_factory = sqlite3.Row
@@ -141,12 +142,16 @@ class Store:
             self._check()
 
     def _check(self) -> None:
+        """`PRAGMA quick_check`: every page and b-tree readable and well formed."""
         try:
             result = self._db.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise IndexCorruptError(f"damaged store: {exc}") from None
+            self._db.close()
+            raise IndexCorruptError(f"damaged store {self.path}: {exc}") from None
         if result != "ok":
-            raise IndexCorruptError(f"damaged store: {result}")
+            self._db.close()
+            problems = "; ".join(str(result).splitlines())
+            raise IndexCorruptError(f"damaged store {self.path}: {problems}")
 
     def close(self) -> None:
         self._db.close()

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from rag.errors import (
     ConfigError,
+    GeneratorFailedError,
     IndexCorruptError,
     IndexLockedError,
     IndexMismatchError,
@@ -30,6 +31,7 @@ STATUS = {
     IndexLockedError: status.HTTP_409_CONFLICT,
     IndexMismatchError: status.HTTP_409_CONFLICT,
     IndexCorruptError: status.HTTP_409_CONFLICT,
+    GeneratorFailedError: status.HTTP_502_BAD_GATEWAY,
 }
 
 

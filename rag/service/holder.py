@@ -11,19 +11,40 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 from rag.embedding import Embedder
 from rag.errors import IndexNotFoundError, RagError
-from rag.index.generations import current_generation
+from rag.index.generations import current_generation, has_index
 from rag.index.manifest import QUERY_FIELDS
-from rag.index.snapshot import open_generation
+from rag.index.snapshot import Snapshot, open_generation
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.rerank import Reranker
 from rag.settings import Settings
 
 log = logging.getLogger("rag.service")
+
+
+def open_checked(folder: Path, settings: Settings) -> Snapshot:
+    """A generation opened completely and checked against the query settings."""
+    snapshot = open_generation(folder)
+    try:
+        snapshot.manifest.check(settings, QUERY_FIELDS)
+    except RagError:
+        snapshot.close()
+        raise
+    return snapshot
+
+
+def check_startable(settings: Settings) -> None:
+    """Refuse to start on a damaged or mismatched live generation, naming the file.
+
+    No index at all is allowed: the service starts unready and loads the first
+    generation an ingest publishes."""
+    if has_index(settings.index_dir):
+        open_checked(current_generation(settings.index_dir), settings).close()
 
 
 @dataclass
@@ -76,17 +97,28 @@ class IndexHolder:
             live.retriever.snapshot.close()
 
     def reload(self) -> bool:
-        """Open the generation CURRENT names if it is not the live one; True if swapped."""
+        """Open the generation CURRENT names if it is not the live one; True if swapped.
+
+        A generation that fails to open or check raises, naming the file, is logged
+        once, and leaves the live one serving."""
+        try:
+            swapped = self._reload()
+        except RagError as error:
+            if str(error) != self.last_error:
+                log.error(
+                    "index not swapped, still serving generation %s: %s", self.generation, error
+                )
+            self.last_error = str(error)
+            raise
+        self.last_error = None
+        return swapped
+
+    def _reload(self) -> bool:
         folder = current_generation(self._settings.index_dir)
         live = self._live
         if live is not None and live.retriever.snapshot.folder == folder:
             return False
-        snapshot = open_generation(folder)
-        try:
-            snapshot.manifest.check(self._settings, QUERY_FIELDS)
-        except RagError:
-            snapshot.close()
-            raise
+        snapshot = open_checked(folder, self._settings)
         retriever = HybridRetriever(
             snapshot,
             self._embedder,
@@ -108,15 +140,8 @@ class IndexHolder:
             old.retriever.snapshot.close()
 
     def try_reload(self) -> None:
-        try:
+        with suppress(RagError):  # logged and kept in `last_error` by reload
             self.reload()
-            self.last_error = None
-        except RagError as error:
-            if str(error) != self.last_error:
-                log.error(
-                    "index not swapped, still serving generation %s: %s", self.generation, error
-                )
-            self.last_error = str(error)
 
     def watch(self) -> None:
         interval = self._settings.service.reload_interval_s
