@@ -28,6 +28,7 @@ from ingest.scan import scan
 from ingest.writer import Entry, kept_entry, write_generation
 from rag.documents import Chunk, Document
 from rag.embedding import Embedder
+from rag.errors import IndexCorruptError
 from rag.index import generations
 from rag.index.checkpoints import checkpoint
 from rag.index.manifest import INGEST_FIELDS
@@ -63,7 +64,7 @@ def run_ingest(
     index_dir = settings.index_dir
     report = IngestReport()
     with generations.ingest_lock(index_dir):
-        old = open_current(index_dir) if generations.has_index(index_dir) else None
+        old = _open_live(index_dir, report)
         try:
             if old is not None and not options.rebuild:
                 old.manifest.check(settings, INGEST_FIELDS)
@@ -79,6 +80,21 @@ def run_ingest(
                 old.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _open_live(index_dir: Path, report: IngestReport) -> Snapshot | None:
+    """The live generation, or None when there is none or it is damaged: then
+    this run builds the index anew (re-embedding everything) rather than leave
+    the user with an index that neither serves nor updates."""
+    if not generations.has_index(index_dir):
+        return None
+    try:
+        return open_current(index_dir)
+    except IndexCorruptError as exc:
+        message = f"the live generation is damaged, so every file is read anew: {exc}"
+        log.warning("%s", message)
+        report.warnings.append((str(index_dir), message))
+        return None
 
 
 def _plan(

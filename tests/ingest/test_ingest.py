@@ -166,6 +166,24 @@ def test_file_that_turns_bad_keeps_its_last_good_version(corpus: Path, tmp_path:
         snapshot.close()
 
 
+def test_a_damaged_live_generation_is_rebuilt_by_the_next_ingest(
+    corpus: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    clean = tmp_path / "clean"
+    ingest(settings_for(index), corpus)
+    ingest(settings_for(clean), corpus)
+    live = generations.current_generation(index)
+    faiss_file = live / "dense.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    report = ingest(settings_for(index), corpus)
+    assert report.generation == 2 and report.chunks_embedded == report.chunks_new > 0
+    assert any("damaged" in message and "dense.faiss" in message for _, message in report.warnings)
+    rebuilt, reference = positions_by_text(index), positions_by_text(clean)
+    assert rebuilt.keys() == reference.keys()
+    assert all(np.array_equal(rebuilt[k], reference[k]) for k in reference)
+
+
 def test_remove_one_document(corpus: Path, tmp_path: Path) -> None:
     settings = settings_for(tmp_path / "index")
     ingest(settings, corpus)
