@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -29,6 +29,17 @@ class PageSpan:
     number: int
     start: int
     end: int
+
+
+def page_range(pages: Sequence[PageSpan], start: int, end: int) -> tuple[int | None, int | None]:
+    """First and last of `pages` (in text order) touched by the characters
+    `start:end`; (None, None) without pages."""
+    if not pages:
+        return None, None
+    starts = [p.start for p in pages]
+    first = max(bisect.bisect_right(starts, start) - 1, 0)
+    last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, 0)
+    return pages[first].number, pages[last].number
 
 
 @dataclass(frozen=True)
@@ -60,12 +71,7 @@ class Document:
 
     def page_range(self, start: int, end: int) -> tuple[int | None, int | None]:
         """First and last page touched by `text[start:end]`; (None, None) if unpaged."""
-        if not self.pages:
-            return None, None
-        starts = [p.start for p in self.pages]
-        first = max(bisect.bisect_right(starts, start) - 1, 0)
-        last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, 0)
-        return self.pages[first].number, self.pages[last].number
+        return page_range(self.pages, start, end)
 
     def heading_path(self, offset: int) -> tuple[str, ...]:
         """The heading path in force at `offset`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.answer.answerer import Answer
+from rag.answer.answerer import Answer, Citation
 from rag.retrieval.passages import Passage
 
 
@@ -23,6 +23,17 @@ def passage_data(number: int, passage: Passage) -> dict[str, Any]:
     }
 
 
+def span_data(citation: Citation) -> dict[str, Any]:
+    """The supporting span in document characters and the pages it lies on
+    (None for a document without page numbers)."""
+    first, last = citation.passage.span_pages(citation.span_start, citation.span_end)
+    return {
+        "span": [citation.span_start, citation.span_end],
+        "span_page_start": first,
+        "span_page_end": last,
+    }
+
+
 def answer_data(answer: Answer) -> dict[str, Any]:
     return {
         "question": answer.question,
@@ -38,7 +49,7 @@ def answer_data(answer: Answer) -> dict[str, Any]:
                 "source": c.passage.source_path,
                 "page_start": c.passage.page_start,
                 "page_end": c.passage.page_end,
-                "span": [c.span_start, c.span_end],
+                **span_data(c),
                 "supporting_text": c.supporting_text,
                 "snippet": c.passage.text,
             }
@@ -54,7 +65,7 @@ def answer_data(answer: Answer) -> dict[str, Any]:
                 "supports": [
                     {
                         "marker": c.marker,
-                        "span": [c.span_start, c.span_end],
+                        **span_data(c),
                         "text": c.supporting_text,
                     }
                     for c in (answer.supports[i] if i < len(answer.supports) else [])

@@ -75,7 +75,8 @@ def as_text(answer: Answer) -> str:
         if not verdict.supported:
             lines.append(f"unsupported: {verdict.sentence.text} ({verdict.method})")
     for c in answer.citations:
-        pages = "" if c.passage.page_start is None else f", p. {c.passage.page_start}"
+        page = c.passage.span_pages(c.span_start, c.span_end)[0]
+        pages = "" if page is None else f", p. {page}"
         lines.append(
             f"[{c.marker}] {c.passage.title}{pages} ({c.passage.source_path}, "
             f'chars {c.span_start}-{c.span_end}): "{c.supporting_text}"'

@@ -190,9 +190,10 @@ class Store:
         return dict(rows[0]) if rows else None
 
     def document_heads(self, doc_ids: Sequence[str]) -> dict[str, Row]:
-        """Documents' metadata without their text, by id."""
+        """Documents' metadata and page spans without their text, by id."""
         marks = ", ".join("?" for _ in doc_ids)
-        sql = f"""SELECT doc_id, source_path, source_key, title, content_hash, metadata, warnings
+        sql = f"""SELECT doc_id, source_path, source_key, title, content_hash, metadata, warnings,
+                         pages
                   FROM documents WHERE doc_id IN ({marks})"""
         return {r["doc_id"]: dict(r) for r in self._rows(sql, list(doc_ids))}
 

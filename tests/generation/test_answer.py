@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from rag.answer.build import LazyLLM, make_answerer
 from rag.answer.generators import ExtractiveGenerator
 from rag.answer.serialize import answer_data
 from rag.answer.verify import negations, support_score
+from rag.cli.ask_cmd import as_text
+from rag.documents import PageSpan, page_range
 from rag.embedding import Embedder
 from rag.index.snapshot import Snapshot, open_current
 from rag.index.terms import TermAnalyzer
@@ -172,6 +175,34 @@ def test_extractive_answer_quotes_and_cites(snapshot: Snapshot, real_embedder: E
     assert not answer.refused and judge.calls == 0  # quotations pass the lexical check
     assert "waggle dance" in answer.answer
     assert answer.citations[0].passage.source_path.endswith("bees.txt")
+
+
+def test_supporting_spans_carry_their_own_pages(
+    snapshot: Snapshot, real_embedder: Embedder
+) -> None:
+    """The glaciers PDF is one passage over two pages, one sentence on each."""
+    ask = answerer(snapshot, real_embedder, ExtractiveGenerator(real_embedder), FixedJudge(0.0))
+    answer = ask.answer("What are moraines left behind by a retreating glacier?")
+    data = answer_data(answer)
+    [moraines] = [s for s in data["sentences"] if s["text"].startswith("Moraines are ridges")]
+    [support] = moraines["supports"]
+    passage = data["passages"][support["marker"] - 1]
+    assert passage["source"].endswith("glaciers.pdf")
+    assert (passage["page_start"], passage["page_end"]) == (1, 2)
+    assert (support["span_page_start"], support["span_page_end"]) == (2, 2)
+    doc = snapshot.store.document(passage["doc_id"])
+    assert doc is not None
+    pages = [PageSpan(*page) for page in json.loads(doc["pages"])]
+    for citation in data["citations"]:
+        assert (citation["span_page_start"], citation["span_page_end"]) == page_range(
+            pages, *citation["span"]
+        )
+    first = data["citations"][0]
+    assert f"Glaciers, p. {first['span_page_start']} (" in as_text(answer)  # rag ask's text
+    tides = answer_data(ask.answer("What causes ocean tides?"))
+    assert tides["citations"] and tides["citations"][0]["source"].endswith("tides.txt")
+    assert tides["citations"][0]["span_page_start"] is None  # a text file has no pages
+    assert tides["sentences"][0]["supports"][0]["span_page_end"] is None
 
 
 @pytest.mark.slow

@@ -1,7 +1,9 @@
 """The web page in headless chromium against the real service on a loopback port.
 
-Answers come from the extractive generator (no LLM, well under a second);
-they are retrieved, cited and checked like any other.
+Answers come from the extractive generator (no LLM, well under a second), or
+from the `openai` generator pointed at a scripted server whose draft has one
+sentence the citation check rejects; they are retrieved, cited and checked
+like any other.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import httpx
 from rag.embedding import Embedder
 from tests.service_helpers import running_service
 from tests.web.conftest import KEY, open_page, screenshot, web_settings
+from tests.web.scripted_openai import INVENTED
 
 GLACIERS = "How do glaciers shape valleys?"
 # Records whether the unchecked draft was on the page before the checked answer.
@@ -45,21 +48,15 @@ CONTRAST = """(selectors) => {
     return [s, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
   }));
 }"""
-# The renderer alone, given a real answer with one verdict turned to unsupported.
-RENDER_UNSUPPORTED = """async (answer) => {
-  const { renderAnswer } = await import("/web/render.js");
-  answer.sentences[1].supported = false;
-  renderAnswer(document.getElementById("answer"), answer);
-}"""
 UNLABELLED = """[...document.querySelectorAll("input, select, textarea")]
   .filter((e) => e.labels === null || e.labels.length === 0).map((e) => e.outerHTML)"""
 
 
-def ask(page: Any, question: str, state: str = "answered") -> None:
+def ask(page: Any, question: str, state: str = "answered", generator: str = "extractive") -> None:
     page.fill("#question", question)
     if page.locator("details.options[open]").count() == 0:
         page.click("details.options summary")
-    page.select_option("#generator", "extractive")
+    page.select_option("#generator", generator)
     page.focus("#question")
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#answer-section[data-state={state}]")
@@ -70,8 +67,10 @@ def low_contrast(page: Any, selectors: list[str]) -> dict[str, float]:
     return {selector: ratio for selector, ratio in ratios.items() if ratio < 4.5}
 
 
-def api_answer(client: httpx.Client, question: str) -> dict[str, Any]:
-    body = {"question": question, "generator": "extractive", "top_k": 4}
+def api_answer(
+    client: httpx.Client, question: str, generator: str = "extractive"
+) -> dict[str, Any]:
+    body = {"question": question, "generator": generator, "top_k": 4}
     answer: dict[str, Any] = client.post("/v1/query", json=body).json()
     return answer
 
@@ -104,14 +103,18 @@ def test_streamed_answer_with_citation_highlighting_its_span(
     assert page.evaluate("document.activeElement.id") == f"source-{marker}"
     citation = next(c for c in expected["citations"] if c["marker"] == marker)
     assert source.locator(".doc").inner_text() == Path(citation["source"]).name
-    start, end = citation["page_start"], citation["page_end"]
-    pages = f"page {start}" if start == end else f"pages {start}–{end}"
-    assert source.locator(".page").inner_text() == pages
+    # The glaciers PDF is one passage over two pages, one sentence on each.
+    assert (citation["page_start"], citation["page_end"]) == (1, 2)
+    assert source.locator(".page").inner_text() == "page 1"
+    assert source.locator(".passage-pages").inner_text() == " · passage: pages 1–2"
     assert source.locator("mark.support").inner_text() == first["supports"][0]["text"]
     second = expected["sentences"][1]
     page.locator("#answer a.cite").nth(1).click()
-    marked = page.locator(f"#source-{second['citations'][0]} mark.support")
+    cited = page.locator(f"#source-{second['citations'][0]}")
+    marked = cited.locator("mark.support")
     assert marked.inner_text() == second["supports"][0]["text"] != first["supports"][0]["text"]
+    assert second["supports"][0]["span_page_start"] == 2
+    assert cited.locator(".page").inner_text() == "page 2"
     assert page.locator("#answer a.cite[aria-current]").count() == 1
     screenshot(page, "citation")
 
@@ -138,15 +141,21 @@ def test_unsupported_sentence_is_marked_and_colours_are_readable(
     page: Any, service: httpx.Client
 ) -> None:
     page.goto(str(service.base_url))
-    ask(page, GLACIERS)
-    answer = api_answer(service, GLACIERS)
-    assert len(answer["sentences"]) == 2
-    page.evaluate(RENDER_UNSUPPORTED, answer)
+    ask(page, GLACIERS, generator="openai")
+    answer = api_answer(service, GLACIERS, generator="openai")
+    assert answer["generator"] == "openai" and answer["fallback_reason"] is None
+    verdicts = [(s["supported"], s["method"]) for s in answer["sentences"]]
+    assert verdicts == [(True, "lexical"), (True, "lexical"), (False, "uncited")]
+    invented = answer["sentences"][2]["text"]
+    assert invented == f"{INVENTED}."
     flagged = page.locator("#answer .sentence.unsupported")
     assert flagged.count() == 1
-    assert answer["sentences"][1]["text"].rstrip(".") in flagged.inner_text()
+    assert INVENTED in flagged.inner_text()
     assert flagged.locator(".flag").inner_text() == "not supported by its source"
+    assert page.locator("#answer .sentence:not(.unsupported)").count() == 2
     assert page.locator("#answer .sentence:not(.unsupported) .flag").count() == 0
+    assert "2 of 3 sentences supported" in page.inner_text("#status")
+    assert f"[{answer['invalid_markers'][0]}]" in page.inner_text("#answer .hint")
     readable = ["#answer .sentence", ".flag", "a.cite", ".hint", "mark.support", "#ask", ".status"]
     assert low_contrast(page, readable) == {}
     screenshot(page, "unsupported")

@@ -138,9 +138,19 @@ export function spanInPassage(passage, support) {
   return found < 0 ? null : [found, found + support.text.length];
 }
 
+// The page of the highlighted span, and the passage's own pages where they
+// say more ("page 2 · passage: pages 1–2").
+function showPages(item, passage, support) {
+  const whole = pageLabel(passage.page_start, passage.page_end);
+  const span = support ? pageLabel(support.span_page_start, support.span_page_end) : whole;
+  item.querySelector(".page").textContent = span;
+  item.querySelector(".passage-pages").textContent = span === whole ? "" : ` · passage: ${whole}`;
+}
+
 export function highlight(item, passage, support) {
   const quote = item.querySelector(".passage");
   const where = support ? spanInPassage(passage, support) : null;
+  showPages(item, passage, where ? support : null);
   if (!where) {
     quote.replaceChildren(passage.text);
     return;
@@ -157,7 +167,12 @@ export function highlight(item, passage, support) {
 function citedMarkers(answer) {
   const first = new Map();
   for (const citation of answer.citations) {
-    first.set(citation.marker, { span: citation.span, text: citation.supporting_text });
+    first.set(citation.marker, {
+      span: citation.span,
+      span_page_start: citation.span_page_start,
+      span_page_end: citation.span_page_end,
+      text: citation.supporting_text,
+    });
   }
   for (const sentence of answer.sentences) {
     for (const support of sentence.supports) {
@@ -175,6 +190,7 @@ function sourceItem(marker, passage) {
     el("span", { class: "doc" }, [fileName(passage.source)]),
     " · ",
     el("span", { class: "page" }, [pageLabel(passage.page_start, passage.page_end)]),
+    el("span", { class: "passage-pages" }),
   ]);
   return el("li", { id: `source-${marker}`, class: "source", tabindex: "-1" }, [
     el("h3", {}, [el("span", { class: "marker" }, [`[${marker}]`]), " ", name]),
