@@ -154,6 +154,12 @@ class LLMSettings(_Group):
     prefix_cache: bool = Field(
         True, description="Keep the system prompt's KV cache and load it back for each answer."
     )
+    # Reading a 1,000-token prompt takes about 30 s on 2 cores (`rag bench answer`).
+    deadline_s: float = Field(
+        300.0,
+        gt=0,
+        description="Longest a local answer may take; past it the answer falls back or fails.",
+    )
 
 
 class AnswerSettings(_Group):

@@ -48,7 +48,8 @@ def make_generator(settings: Settings, embedder: Embedder, llm: LazyLLM) -> Gene
         remote = OpenAIGenerator(settings.openai, settings.answer.max_tokens)
         return FallbackGenerator(remote, extractive)
     return FallbackGenerator(
-        LocalGenerator(lambda: llm.model, settings.answer.max_tokens), extractive
+        LocalGenerator(lambda: llm.model, settings.answer.max_tokens, settings.llm.deadline_s),
+        extractive,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.answer.deadline import within
 from rag.answer.prompt import REFUSAL, answer_messages
 from rag.embedding import Embedder
 from rag.errors import GeneratorFailedError, RagError
@@ -29,11 +30,22 @@ class LocalGenerator:
 
     name = "local"
 
-    def __init__(self, load: Callable[[], LocalLLM], max_tokens: int) -> None:
+    def __init__(
+        self, load: Callable[[], LocalLLM], max_tokens: int, deadline_s: float = 300.0
+    ) -> None:
         self._load = load
         self._max_tokens = max_tokens
+        self._deadline_s = deadline_s
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
+        deadline = self._deadline_s
+        return within(
+            self._pieces(question, passages),
+            deadline,
+            lambda: GeneratorFailedError(f"local model did not finish within {deadline:g} s"),
+        )
+
+    def _pieces(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         try:
             llm = self._load()
             yield from llm.chat_stream(answer_messages(question, passages), self._max_tokens)

@@ -292,8 +292,28 @@ def retriever(facts_index: Path, real_embedder: Embedder) -> Iterator[HybridRetr
     snapshot.close()
 
 
-def local_answerer(retriever: HybridRetriever, embedder: Embedder, llm: BrokenLLM) -> Answerer:
-    local = LocalGenerator(lambda: cast(LocalLLM, llm), max_tokens=50)
+class StuckLLM:
+    """A local model that writes `pieces` pieces of its answer, then hangs (a
+    wedged llama.cpp call)."""
+
+    def __init__(self, pieces: int) -> None:
+        self.pieces = pieces
+
+    def chat_stream(
+        self, messages: Sequence[Message], max_tokens: int | None = None
+    ) -> Iterator[str]:
+        yield from ANSWER[: self.pieces]
+        time.sleep(30)
+        yield "too late"
+
+
+def local_answerer(
+    retriever: HybridRetriever,
+    embedder: Embedder,
+    llm: BrokenLLM | StuckLLM,
+    deadline_s: float = 300.0,
+) -> Answerer:
+    local = LocalGenerator(lambda: cast(LocalLLM, llm), max_tokens=50, deadline_s=deadline_s)
     generator = FallbackGenerator(local, ExtractiveGenerator(embedder))
     analyzer = TermAnalyzer(TokenizerSettings())
     return Answerer(retriever, generator, NoJudge(), analyzer, AnswerSettings())
@@ -308,3 +328,16 @@ def test_local_model_failing_falls_back_or_says_why(
     midway = local_answerer(retriever, real_embedder, BrokenLLM(2))
     with pytest.raises(GeneratorFailedError, match="local failed mid-answer: local model: llama"):
         midway.answer(QUESTION)
+
+
+def test_a_stuck_local_model_gives_up_at_its_deadline(
+    retriever: HybridRetriever, real_embedder: Embedder
+) -> None:
+    started = time.monotonic()
+    answer = local_answerer(retriever, real_embedder, StuckLLM(0), 1.0).answer(QUESTION)
+    assert answer.generator == "extractive" and "Moon" in answer.answer
+    assert "local model did not finish within 1 s" in (answer.fallback_reason or "")
+    midway = local_answerer(retriever, real_embedder, StuckLLM(2), 1.0)
+    with pytest.raises(GeneratorFailedError, match="did not finish within 1 s"):
+        midway.answer(QUESTION)
+    assert time.monotonic() - started < 1.0 * 2 + 10  # two deadlines, and no 30 s hang
