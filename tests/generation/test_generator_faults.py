@@ -268,15 +268,19 @@ def test_service_falls_back_or_says_why_within_the_deadline(
 
 
 class BrokenLLM:
-    """A local model that fails after `pieces` pieces of its answer."""
+    """A local model that fails after `pieces` pieces of its answer, or hangs
+    there (a wedged llama.cpp call) when `hang` is set."""
 
-    def __init__(self, pieces: int) -> None:
+    def __init__(self, pieces: int, hang: bool = False) -> None:
         self.pieces = pieces
+        self.hang = hang
 
     def chat_stream(
         self, messages: Sequence[Message], max_tokens: int | None = None
     ) -> Iterator[str]:
         yield from ANSWER[: self.pieces]
+        if self.hang:
+            time.sleep(30)
         raise RuntimeError("llama_decode returned -3")
 
 
@@ -292,25 +296,10 @@ def retriever(facts_index: Path, real_embedder: Embedder) -> Iterator[HybridRetr
     snapshot.close()
 
 
-class StuckLLM:
-    """A local model that writes `pieces` pieces of its answer, then hangs (a
-    wedged llama.cpp call)."""
-
-    def __init__(self, pieces: int) -> None:
-        self.pieces = pieces
-
-    def chat_stream(
-        self, messages: Sequence[Message], max_tokens: int | None = None
-    ) -> Iterator[str]:
-        yield from ANSWER[: self.pieces]
-        time.sleep(30)
-        yield "too late"
-
-
 def local_answerer(
     retriever: HybridRetriever,
     embedder: Embedder,
-    llm: BrokenLLM | StuckLLM,
+    llm: BrokenLLM,
     deadline_s: float = 300.0,
 ) -> Answerer:
     local = LocalGenerator(lambda: cast(LocalLLM, llm), max_tokens=50, deadline_s=deadline_s)
@@ -334,10 +323,10 @@ def test_a_stuck_local_model_gives_up_at_its_deadline(
     retriever: HybridRetriever, real_embedder: Embedder
 ) -> None:
     started = time.monotonic()
-    answer = local_answerer(retriever, real_embedder, StuckLLM(0), 1.0).answer(QUESTION)
+    answer = local_answerer(retriever, real_embedder, BrokenLLM(0, hang=True), 1.0).answer(QUESTION)
     assert answer.generator == "extractive" and "Moon" in answer.answer
     assert "local model did not finish within 1 s" in (answer.fallback_reason or "")
-    midway = local_answerer(retriever, real_embedder, StuckLLM(2), 1.0)
+    midway = local_answerer(retriever, real_embedder, BrokenLLM(2, hang=True), 1.0)
     with pytest.raises(GeneratorFailedError, match="did not finish within 1 s"):
         midway.answer(QUESTION)
     assert time.monotonic() - started < 1.0 * 2 + 10  # two deadlines, and no 30 s hang
