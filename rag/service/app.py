@@ -70,6 +70,6 @@ def create_app(settings: Settings, embedder: EmbedderFactory = default_embedder)
             metrics.generation.set(holder.generation)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(AccessLog, metrics=metrics)
     app.add_middleware(BodyLimit, limit=settings.service.max_body_bytes)
+    app.add_middleware(AccessLog, metrics=metrics)  # outermost: refused bodies are logged too
     return app

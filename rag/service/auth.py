@@ -18,24 +18,18 @@ class Role(Enum):
     ADMIN = 2
 
 
-def role_of(authorization: str | None, settings: ServiceSettings) -> Role:
+def role_of(token: str | None, settings: ServiceSettings) -> Role:
+    """The role a bearer token (the key after `Bearer `) grants."""
     if not settings.user_keys and not settings.admin_keys:
         return Role.ADMIN
-    token = _bearer(authorization)
-    if token is None:
+    token = token.strip() if token else None
+    if not token:
         return Role.NONE
     if _matches(token, settings.admin_keys):
         return Role.ADMIN
     if _matches(token, settings.user_keys):
         return Role.USER
     return Role.NONE
-
-
-def _bearer(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _matches(token: str, keys: tuple[str, ...]) -> bool:

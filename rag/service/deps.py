@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.service.auth import Role, role_of
 from rag.service.holder import IndexHolder
@@ -32,12 +33,13 @@ HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Declares the bearer scheme in the OpenAPI schema; the key itself is checked below.
+_BEARER = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer KEY`.")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 
 
-def require_user(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> Role:
-    role = role_of(authorization, settings.service)
+def require_user(settings: SettingsDep, credentials: Credentials) -> Role:
+    role = role_of(credentials.credentials if credentials else None, settings.service)
     if role is Role.NONE:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -14,12 +14,16 @@ from rag.service.metrics import Metrics
 log = logging.getLogger("rag.access")
 
 
-class BodyTooLargeError(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuse bodies over `limit` bytes with 413, before reading them whole."""
+    """Refuse bodies over `limit` bytes with 413, before reading them whole.
+
+    A declared Content-Length over the limit is refused before any of the body
+    is read. Otherwise (a chunked body, or one whose length is not declared)
+    the body is read here, up to the limit and no further, and handed to the
+    application in one piece. Raising from inside the application's own read
+    instead would not do: FastAPI turns any error while it reads a body into
+    a 400.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -33,27 +37,37 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await _too_large(send, self.limit)
             return
+        first = await self._read_body(receive)
+        if first is None:
+            await _too_large(send, self.limit)
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:  # later calls wait for the client to disconnect, as usual
+                return await receive()
+            delivered = True
+            return first
+
+        await self.app(scope, replay, send)
+
+    async def _read_body(self, receive: Receive) -> Message | None:
+        """The whole body as one message (or the disconnect that cut it short);
+        None as soon as it passes the limit."""
+        chunks: list[bytes] = []
         seen = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] != "http.request":
+                return message
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             if seen > self.limit:
-                raise BodyTooLargeError
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLargeError:
-            if not started:
-                await _too_large(send, self.limit)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
 
 async def _too_large(send: Send, limit: int) -> None:

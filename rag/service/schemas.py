@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.retrieval.filters import Filters
@@ -161,3 +163,106 @@ class ErrorBody(BaseModel):
     error: str
     detail: str | list[dict[str, str]] | None = None
     id: str | None = None
+
+
+class MessageBody(BaseModel):
+    """FastAPI's body for a refused key (401, 403), an unknown id (404) or a body
+    that is not UTF-8 (400)."""
+
+    detail: str
+
+
+class Readiness(BaseModel):
+    status: str = Field(..., description="ready, or not ready (with status 503)")
+    generation: int | None = None
+    reason: str | None = None
+
+
+class PassageBody(BaseModel):
+    number: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    page_start: int | None
+    page_end: int | None
+    char_start: int
+    char_end: int
+    text: str
+
+
+class CitationBody(BaseModel):
+    marker: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    page_start: int | None
+    page_end: int | None
+    span: list[int] = Field(..., min_length=2, max_length=2)
+    span_page_start: int | None = Field(..., description="first page of the span; null unpaged")
+    span_page_end: int | None = Field(..., description="last page of the span; null unpaged")
+    supporting_text: str
+    snippet: str
+
+
+class SupportBody(BaseModel):
+    marker: int
+    span: list[int] = Field(..., min_length=2, max_length=2)
+    span_page_start: int | None = Field(..., description="first page of the span; null unpaged")
+    span_page_end: int | None = Field(..., description="last page of the span; null unpaged")
+    text: str
+
+
+class SentenceBody(BaseModel):
+    text: str
+    citations: list[int]
+    supported: bool
+    score: float
+    method: str
+    supports: list[SupportBody]
+
+
+class AnswerBody(BaseModel):
+    """The checked answer: also the `answer` event of a streamed reply."""
+
+    question: str
+    answer: str
+    refused: bool
+    reason: str | None
+    citations: list[CitationBody]
+    sentences: list[SentenceBody]
+    invalid_markers: list[int]
+    passages: list[PassageBody]
+    draft: str
+    generator: str
+    fallback_reason: str | None
+    timings_ms: dict[str, float]
+    generation: int
+
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def _error(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"model": model, "description": description}
+
+
+# Error responses as the routes declare them, so the OpenAPI schema lists every
+# status a route can answer (schemathesis checks it: tests/rag/test_api_fuzz.py).
+KEY_REFUSED: Responses = {401: _error(MessageBody, "missing or unknown API key")}
+ADMIN_REFUSED: Responses = {**KEY_REFUSED, 403: _error(MessageBody, "a user key on an admin route")}
+NO_INDEX: Responses = {503: _error(ErrorBody, "no index generation is loaded")}
+NOT_FOUND: Responses = {404: _error(MessageBody, "no such document")}
+BAD_QUERY: Responses = {
+    422: _error(ErrorBody, "a field, limit or filter is invalid: the body names it"),
+}
+BAD_BODY: Responses = {
+    **BAD_QUERY,
+    400: _error(MessageBody, "the body is not UTF-8"),
+    413: _error(ErrorBody, "the body is over service.max_body_bytes"),
+}
+INDEX_BUSY: Responses = {
+    409: _error(ErrorBody, "another ingest holds the index, or a damaged generation")
+}
+UNEXPECTED: Responses = {500: _error(ErrorBody, "an unexpected error; its id is in the server log")}

@@ -9,6 +9,13 @@ from starlette.concurrency import run_in_threadpool
 
 from rag.service.deps import AdminDep, HolderDep, SettingsDep, UserDep
 from rag.service.schemas import (
+    ADMIN_REFUSED,
+    BAD_QUERY,
+    INDEX_BUSY,
+    KEY_REFUSED,
+    NO_INDEX,
+    NOT_FOUND,
+    UNEXPECTED,
     ChunkSummary,
     DeleteResponse,
     DocumentDetail,
@@ -16,10 +23,10 @@ from rag.service.schemas import (
     DocumentSummary,
 )
 
-router = APIRouter(prefix="/v1/documents", tags=["documents"])
+router = APIRouter(prefix="/v1/documents", tags=["documents"], responses=UNEXPECTED)
 
 
-@router.get("")
+@router.get("", responses={**KEY_REFUSED, **BAD_QUERY, **NO_INDEX})
 def list_documents(
     holder: HolderDep,
     _: UserDep,
@@ -47,7 +54,7 @@ def list_documents(
     )
 
 
-@router.get("/{doc_id}")
+@router.get("/{doc_id}", responses={**KEY_REFUSED, **NOT_FOUND, **NO_INDEX})
 def get_document(doc_id: str, holder: HolderDep, _: UserDep) -> DocumentDetail:
     """One document's metadata and its chunks."""
     with holder.acquire() as live:
@@ -83,7 +90,7 @@ def get_document(doc_id: str, holder: HolderDep, _: UserDep) -> DocumentDetail:
     )
 
 
-@router.delete("/{doc_id}")
+@router.delete("/{doc_id}", responses={**ADMIN_REFUSED, **NOT_FOUND, **INDEX_BUSY, **NO_INDEX})
 async def delete_document(
     doc_id: str, settings: SettingsDep, holder: HolderDep, _: AdminDep
 ) -> DeleteResponse:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from rag.service.deps import HolderDep
+from rag.service.schemas import Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -16,7 +17,14 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={
+        200: {"model": Readiness},
+        503: {"model": Readiness, "description": "not ready: the reason says why"},
+    },
+)
 def readyz(holder: HolderDep) -> dict[str, object] | JSONResponse:
     """The index and the models are loaded."""
     if holder.generation is None:

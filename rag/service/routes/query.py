@@ -21,10 +21,31 @@ from rag.retrieval.fusion import FusionMode
 from rag.service.deps import HolderDep, SettingsDep, UserDep
 from rag.service.holder import IndexHolder
 from rag.service.routes.search import check_limits
-from rag.service.schemas import QueryRequest
+from rag.service.schemas import (
+    BAD_BODY,
+    KEY_REFUSED,
+    NO_INDEX,
+    UNEXPECTED,
+    AnswerBody,
+    ErrorBody,
+    QueryRequest,
+    Responses,
+)
 from rag.settings import Settings
 
-router = APIRouter(prefix="/v1", tags=["answers"])
+router = APIRouter(prefix="/v1", tags=["answers"], responses=UNEXPECTED)
+RESPONSES: Responses = {
+    200: {
+        "model": AnswerBody,
+        "description": "The checked answer; with stream, server-sent events: `token` "
+        "events, then one `answer` event (an `error` event if generation fails).",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    502: {"model": ErrorBody, "description": "the generator failed after it began"},
+    **KEY_REFUSED,
+    **BAD_BODY,
+    **NO_INDEX,
+}
 log = logging.getLogger("rag.service")
 
 
@@ -39,7 +60,7 @@ class Served:
         return {**answer_data(self.answer), "generation": self.generation}
 
 
-@router.post("/query", response_model=None)
+@router.post("/query", response_model=None, responses=RESPONSES)
 def query(
     body: QueryRequest, request: Request, settings: SettingsDep, holder: HolderDep, _: UserDep
 ) -> JSONResponse | StreamingResponse:

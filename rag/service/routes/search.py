@@ -9,13 +9,22 @@ from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import Retrieved
 from rag.retrieval.passages import Passage, load_passages
 from rag.service.deps import HolderDep, MetricsDep, SettingsDep, UserDep
-from rag.service.schemas import RetrieverScore, SearchRequest, SearchResponse, SearchResult
+from rag.service.schemas import (
+    BAD_BODY,
+    KEY_REFUSED,
+    NO_INDEX,
+    UNEXPECTED,
+    RetrieverScore,
+    SearchRequest,
+    SearchResponse,
+    SearchResult,
+)
 from rag.settings import Settings
 
-router = APIRouter(prefix="/v1", tags=["search"])
+router = APIRouter(prefix="/v1", tags=["search"], responses=UNEXPECTED)
 
 
-@router.post("/search")
+@router.post("/search", responses={**KEY_REFUSED, **BAD_BODY, **NO_INDEX})
 def search(
     body: SearchRequest,
     request: Request,
