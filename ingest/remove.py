@@ -46,11 +46,13 @@ def remove_documents(settings: Settings, targets: list[str]) -> list[str]:
 
 
 def _built_with(old: Snapshot) -> dict[str, dict[str, object]]:
-    """The settings groups the live generation was built with, so removal keeps them."""
+    """The settings groups the live generation was built with, and its shard
+    count, so removal keeps them."""
     data = old.manifest.data
     groups = {group: data[group] for group in ("chunking", "tokenizer", "bm25", "dense")}
     embedding = {
         "model": data["embedding"]["model"],
         "backend": old.manifest.value("embedding.backend"),
     }
-    return groups | {"embedding": embedding}
+    shards = {"shards": len(old.manifest.shard_bounds) - 1}
+    return groups | {"embedding": embedding, "ingest": shards}

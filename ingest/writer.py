@@ -13,11 +13,12 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.errors import IndexWriteError
-from rag.index.bm25 import BM25Index
+from rag.index.bm25 import BM25Index, CorpusStats
 from rag.index.checkpoints import checkpoint
 from rag.index.dense import build_dense, save_dense
 from rag.index.manifest import MANIFEST, new_manifest
-from rag.index.snapshot import BM25, DENSE, EMBEDDINGS, STORE, Snapshot
+from rag.index.shards import BM25, DENSE, plan_shards, shard_bounds, shard_folder, write_shard
+from rag.index.snapshot import EMBEDDINGS, STORE, Snapshot
 from rag.index.store import FileRecord, Row, Store
 from rag.index.terms import TermAnalyzer
 from rag.settings import Settings
@@ -58,24 +59,55 @@ def write_generation(
                 store.close()
         with _part(folder, EMBEDDINGS):
             np.save(folder / EMBEDDINGS, vectors)
-        analyzer = TermAnalyzer(settings.tokenizer)
-        # A generator: each chunk's terms become ids and are freed before the next is
-        # analysed (a list of 1M analysed chunks held 100M strings, about 6 GB).
-        bm25 = BM25Index.build((analyzer.terms(c["text"]) for c in chunks), settings.bm25)
-        with _part(folder, BM25):
-            bm25.save(folder / BM25)
-        with _part(folder, DENSE):
-            save_dense(build_dense(vectors, settings.dense), folder / DENSE)
+        bounds = shard_bounds(len(chunks), settings.ingest.shards)
+        if len(bounds) > 2:
+            terms = _write_shards(folder, settings, chunks, vectors, bounds)
+        else:
+            terms = _write_index(folder, settings, chunks, vectors)
         counts = {
             "files": len(files),
             "documents": len(entries),
             "chunks": len(chunks),
-            "terms": len(bm25.vocab),
+            "terms": terms,
         }
         with _part(folder, MANIFEST):
-            new_manifest(settings, number, dimension, max_tokens, counts).write(folder)
+            manifest = new_manifest(settings, number, dimension, max_tokens, counts, bounds)
+            manifest.write(folder)
         checkpoint("write:complete")
     return len(chunks)
+
+
+def _write_index(
+    folder: Path, settings: Settings, chunks: list[Row], vectors: npt.NDArray[np.float32]
+) -> int:
+    """One BM25 index and one FAISS index for every chunk; returns the term count."""
+    analyzer = TermAnalyzer(settings.tokenizer)
+    # A generator: each chunk's terms become ids and are freed before the next is
+    # analysed (a list of 1M analysed chunks held 100M strings, about 6 GB).
+    bm25 = BM25Index.build((analyzer.terms(c["text"]) for c in chunks), settings.bm25)
+    with _part(folder, BM25):
+        bm25.save(folder / BM25)
+    with _part(folder, DENSE):
+        save_dense(build_dense(vectors, settings.dense), folder / DENSE)
+    return len(bm25.vocab)
+
+
+def _write_shards(
+    folder: Path,
+    settings: Settings,
+    chunks: list[Row],
+    vectors: npt.NDArray[np.float32],
+    bounds: list[int],
+) -> int:
+    """Each shard's BM25 and FAISS parts, BM25 weighted with the whole corpus's
+    statistics; returns the corpus's term count."""
+    analyzer = TermAnalyzer(settings.tokenizer)
+    plans = plan_shards([c["text"] for c in chunks], vectors, bounds, analyzer)
+    corpus = CorpusStats.merged(plan.analysed.stats() for plan in plans)
+    for plan in plans:
+        with _part(folder, shard_folder(Path(), plan.shard, plan.count).as_posix()):
+            write_shard(folder, plan, corpus, settings.bm25, settings.dense)
+    return len(corpus.df)
 
 
 @contextlib.contextmanager

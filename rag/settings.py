@@ -270,6 +270,14 @@ class IngestSettings(_Group):
         "one file at a time.",
     )
     keep_generations: int = Field(2, ge=1, description="Index generations kept on disk.")
+    shards: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="Shards a new generation is split into: contiguous ranges of chunks, "
+        "each with its own FAISS index and BM25 postings (weighted with the whole corpus's "
+        "statistics); 1 writes one index.",
+    )
 
 
 class EvalSettings(_Group):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,18 +58,8 @@ class BM25Index:
     def build(cls, docs: Iterable[Sequence[str]], settings: BM25Settings) -> BM25Index:
         """Index analysed documents; terms become integer ids as they stream in,
         so a million chunks cost arrays, not a Counter per chunk."""
-        ids: dict[str, int] = {}
-        flat, lengths = array("i"), array("q")
-        for terms in docs:
-            before = len(flat)
-            flat.extend(ids.setdefault(t, len(ids)) for t in terms)
-            lengths.append(len(flat) - before)
-        return cls.from_term_ids(
-            np.frombuffer(lengths, dtype=np.int64),
-            np.frombuffer(flat, dtype=np.int32),
-            list(ids),
-            settings,
-        )
+        analysed = Analysed.of(docs)
+        return cls.from_term_ids(analysed.lengths, analysed.term_ids, analysed.vocab, settings)
 
     @classmethod
     def from_term_ids(
@@ -77,9 +68,14 @@ class BM25Index:
         term_ids: npt.NDArray[np.int32],
         vocab: list[str],
         settings: BM25Settings,
+        corpus: CorpusStats | None = None,
     ) -> BM25Index:
         """Index documents given as one array of term ids (`lengths[i]` ids for
-        document i, in order) over `vocab`; rows are stored in sorted term order."""
+        document i, in order) over `vocab`; rows are stored in sorted term order.
+
+        With `corpus`, the statistics of a whole corpus these documents are a
+        part of (a shard), idf and average length come from it, so every weight
+        equals the one the whole corpus indexed at once would hold."""
         n_docs, n_terms = len(lengths), len(vocab)
         sorted_rank = np.empty(n_terms, dtype=np.int64)
         sorted_rank[np.argsort(np.array(vocab, dtype=object), kind="stable")] = np.arange(n_terms)
@@ -92,9 +88,13 @@ class BM25Index:
         keys = keys[starts]
         term_rows, doc_cols = np.divmod(keys, max(n_docs, 1))
         df = np.bincount(term_rows, minlength=n_terms)
-        idf = _idf(df.astype(np.float64), n_docs, settings)
         doc_len = lengths.astype(np.float64)
-        avgdl = float(doc_len.mean()) if n_docs else 0.0
+        if corpus is None:
+            idf = _idf(df.astype(np.float64), n_docs, settings)
+            avgdl = float(doc_len.mean()) if n_docs else 0.0
+        else:
+            idf = corpus.idf(sorted(vocab), settings)
+            avgdl = corpus.avgdl
         sat = tf_saturation(
             tfs.astype(np.float64), doc_len[doc_cols], avgdl, settings.k1, settings.b
         )
@@ -188,3 +188,71 @@ def _idf(
     if settings.method is BM25Method.OKAPI:
         return idf_okapi(df, n_docs, settings.epsilon)
     return idf_lucene(df, n_docs)
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """Analysed documents as arrays: `lengths[i]` term ids for document i, in
+    order, in `term_ids`, over `vocab` (in first-seen order)."""
+
+    lengths: Ints
+    term_ids: npt.NDArray[np.int32]
+    vocab: list[str]
+
+    @classmethod
+    def of(cls, docs: Iterable[Sequence[str]]) -> Analysed:
+        ids: dict[str, int] = {}
+        flat, lengths = array("i"), array("q")
+        for terms in docs:
+            before = len(flat)
+            flat.extend(ids.setdefault(t, len(ids)) for t in terms)
+            lengths.append(len(flat) - before)
+        return cls(
+            np.frombuffer(lengths, dtype=np.int64), np.frombuffer(flat, dtype=np.int32), list(ids)
+        )
+
+    def stats(self) -> CorpusStats:
+        """This part's document count, total length and document frequencies."""
+        docs = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
+        pairs = np.unique(self.term_ids.astype(np.int64) * max(len(self.lengths), 1) + docs)
+        df = np.bincount(pairs // max(len(self.lengths), 1), minlength=len(self.vocab))
+        return CorpusStats(
+            len(self.lengths),
+            int(self.lengths.sum()),
+            dict(zip(self.vocab, df.tolist(), strict=True)),
+        )
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """What BM25 weights need from the whole corpus: its document count, total
+    length (in terms) and each term's document frequency. Shards' statistics
+    add up to the corpus's (`merged`)."""
+
+    n_docs: int
+    total_length: int
+    df: dict[str, int]
+
+    @property
+    def avgdl(self) -> float:
+        # The same float as the mean of the lengths: their sum is exact below 2**53.
+        return self.total_length / self.n_docs if self.n_docs else 0.0
+
+    def idf(self, terms: Sequence[str], settings: BM25Settings) -> npt.NDArray[np.float64]:
+        """idf of each of `terms` over the whole corpus."""
+        if settings.method is BM25Method.OKAPI:  # its floor depends on the whole vocabulary
+            every = np.fromiter(self.df.values(), dtype=np.float64, count=len(self.df))
+            return idf_okapi(self._df(terms), self.n_docs, settings.epsilon, every)
+        return idf_lucene(self._df(terms), self.n_docs)
+
+    def _df(self, terms: Sequence[str]) -> npt.NDArray[np.float64]:
+        return np.array([self.df[t] for t in terms], dtype=np.float64)
+
+    @staticmethod
+    def merged(parts: Iterable[CorpusStats]) -> CorpusStats:
+        n_docs, total, df = 0, 0, Counter[str]()
+        for part in parts:
+            n_docs += part.n_docs
+            total += part.total_length
+            df.update(part.df)
+        return CorpusStats(n_docs, total, dict(df))

@@ -21,10 +21,17 @@ def idf_lucene(df: Floats, n_docs: int) -> Floats:
     return np.log1p((n_docs - df + 0.5) / (df + 0.5))
 
 
-def idf_okapi(df: Floats, n_docs: int, epsilon: float) -> Floats:
-    idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)
-    floor = epsilon * float(idf.mean()) if idf.size else 0.0
+def idf_okapi(df: Floats, n_docs: int, epsilon: float, vocabulary: Floats | None = None) -> Floats:
+    """Okapi idf of each df; the floor's mean runs over `vocabulary` (the
+    document frequencies of every term of the corpus), by default `df` itself."""
+    idf = _okapi(df, n_docs)
+    every = idf if vocabulary is None else _okapi(vocabulary, n_docs)
+    floor = epsilon * float(every.mean()) if every.size else 0.0
     return np.where(idf < 0, floor, idf)
+
+
+def _okapi(df: Floats, n_docs: int) -> Floats:
+    return np.log(n_docs - df + 0.5) - np.log(df + 0.5)
 
 
 def tf_saturation(tf: Floats, doc_len: Floats, avgdl: float, k1: float, b: float) -> Floats:

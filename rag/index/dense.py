@@ -85,14 +85,37 @@ def search_subset(
 
     Graph and inverted-list indices lose recall under selective filters; the
     exact product over the stored unit vectors of the allowed rows does not.
+    FAISS's own kernel computes it, so a row's score is the float a flat index
+    gives it, whichever other rows are allowed (a BLAS product's rounding
+    depends on the matrix it is part of).
     """
     if allowed.size == 0 or k <= 0:
         return DenseHits(np.zeros(0, np.int64), np.zeros(0, np.float32))
-    scores = np.asarray(vectors[allowed], dtype=np.float32) @ query.reshape(-1)
+    scores = _inner_products(vectors, allowed, query)
     k = min(k, allowed.size)
-    top = np.argpartition(-scores, k - 1)[:k]
-    order = top[np.lexsort((allowed[top], -scores[top]))]
+    # Everything at or above the k-th score, so ties at the cut go to the lower position.
+    top = np.flatnonzero(scores >= np.partition(scores, allowed.size - k)[allowed.size - k])
+    order = top[np.lexsort((allowed[top], -scores[top]))][:k]
     return DenseHits(allowed[order].astype(np.int64), scores[order].astype(np.float32))
+
+
+def _inner_products(
+    vectors: Vectors, rows: npt.NDArray[np.int64], query: Vectors
+) -> npt.NDArray[np.float32]:
+    matrix = np.ascontiguousarray(vectors, dtype=np.float32)  # a view of the mmap, no copy
+    ids = np.ascontiguousarray(rows, dtype=np.int64)
+    x = np.ascontiguousarray(query.reshape(-1), dtype=np.float32)
+    out = np.empty(len(ids), dtype=np.float32)
+    faiss.fvec_inner_products_by_idx(  # type: ignore[attr-defined]  # not in its stubs
+        faiss.swig_ptr(out),
+        faiss.swig_ptr(x),
+        faiss.swig_ptr(matrix),
+        faiss.swig_ptr(ids),
+        matrix.shape[1],
+        1,
+        len(ids),
+    )
+    return out
 
 
 def search_dense(index: faiss.Index, query: Vectors, k: int) -> DenseHits:

@@ -6,8 +6,10 @@ refuses a mismatch, naming the field.
 
 from __future__ import annotations
 
+import itertools
 import json
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -64,6 +66,15 @@ class Manifest:
     def dimension(self) -> int:
         return int(self.data["embedding"]["dimension"])
 
+    @property
+    def shard_bounds(self) -> list[int]:
+        """Where each shard's positions start, then the chunk count; one shard
+        when the manifest records none (`rag.index.shards`)."""
+        shards = self.data.get("shards")
+        if shards is None:
+            return [0, int(self.data["counts"]["chunks"])]
+        return [int(b) for b in shards["bounds"]]
+
     def value(self, dotted: str) -> Any:
         group, _, field = dotted.partition(".")
         return self.data.get(group, {}).get(field, _IMPLIED.get(dotted))
@@ -110,8 +121,15 @@ def settings_fields(settings: Settings) -> dict[str, Any]:
 
 
 def new_manifest(
-    settings: Settings, generation: int, dimension: int, max_tokens: int, counts: dict[str, int]
+    settings: Settings,
+    generation: int,
+    dimension: int,
+    max_tokens: int,
+    counts: dict[str, int],
+    shards: Sequence[int] | None = None,
 ) -> Manifest:
+    """The manifest of a new generation; `shards`, the bounds of more than one
+    shard, is recorded with each shard's FAISS index type."""
     dumped = settings.model_dump(mode="json")
     embedding = {
         "model": settings.embedding.model,
@@ -120,22 +138,26 @@ def new_manifest(
         "max_tokens": max_tokens,
         "normalized": True,
     }
-    return Manifest(
-        {
-            "format": FORMAT,
-            "generation": generation,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "embedding": embedding,
-            "chunking": dumped["chunking"],
-            "tokenizer": dumped["tokenizer"],
-            "bm25": dumped["bm25"],
-            "dense": dumped["dense"],
-            # What `auto` settings resolved to for this corpus.
-            "built": {"dense_index": resolve_type(counts.get("chunks", 0), settings.dense).value},
-            "versions": _versions(),
-            "counts": counts,
-        }
-    )
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "generation": generation,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "embedding": embedding,
+        "chunking": dumped["chunking"],
+        "tokenizer": dumped["tokenizer"],
+        "bm25": dumped["bm25"],
+        "dense": dumped["dense"],
+        # What `auto` settings resolved to for this corpus.
+        "built": {"dense_index": resolve_type(counts.get("chunks", 0), settings.dense).value},
+        "versions": _versions(),
+        "counts": counts,
+    }
+    if shards is not None and len(shards) > 2:
+        sizes = [b - a for a, b in itertools.pairwise(shards)]
+        built = [resolve_type(size, settings.dense).value for size in sizes]
+        data["shards"] = {"bounds": list(shards), "dense_index": built}
+        data["built"] = {"dense_index": built[0]}  # shards differ in size by one at most
+    return Manifest(data)
 
 
 def _versions() -> dict[str, str]:

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import faiss
 import numpy as np
 import numpy.typing as npt
 
 from rag.errors import IndexCorruptError
-from rag.index.bm25 import BM25Index
-from rag.index.dense import load_dense
+from rag.index.fanout import FanOut, ShardSearcher
 from rag.index.generations import current_generation
 from rag.index.manifest import Manifest
+from rag.index.shards import open_shard
 from rag.index.store import Store
 
 STORE = "store.sqlite"
 EMBEDDINGS = "embeddings.npy"
-DENSE = "dense.faiss"
-BM25 = "bm25"
+Vectors = npt.NDArray[np.float32]
+# Opens the searchers of a generation's shards: here, or in other processes.
+ShardOpener = Callable[[Path, Manifest, Vectors], list[ShardSearcher]]
 
 
 @dataclass
@@ -27,32 +28,41 @@ class Snapshot:
     folder: Path
     manifest: Manifest
     store: Store
-    bm25: BM25Index
-    dense: faiss.Index
-    embeddings: npt.NDArray[np.float32]
+    embeddings: Vectors
+    shards: list[ShardSearcher]
+    search: FanOut = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.search = FanOut(self.shards)
 
     @property
     def generation(self) -> int:
         return self.manifest.generation
 
     def close(self) -> None:
+        self.search.close()
         self.store.close()
 
 
-def open_generation(folder: Path) -> Snapshot:
+def local_shards(folder: Path, manifest: Manifest, embeddings: Vectors) -> list[ShardSearcher]:
+    """Every shard of the generation, opened in this process."""
+    bounds = manifest.shard_bounds
+    return [
+        open_shard(folder, i, bounds, embeddings, manifest.dimension)
+        for i in range(len(bounds) - 1)
+    ]
+
+
+def open_generation(folder: Path, shards: ShardOpener = local_shards) -> Snapshot:
     """Open and check every file of a generation; a damaged one is named in the error."""
     manifest = Manifest.read(folder)
     store = Store(folder / STORE)
     try:
+        embeddings = _embeddings(folder / EMBEDDINGS)
+        _check_sizes(folder, manifest, store, embeddings)
         snapshot = Snapshot(
-            folder,
-            manifest,
-            store,
-            _bm25(folder / BM25),
-            load_dense(folder / DENSE),
-            _embeddings(folder / EMBEDDINGS),
+            folder, manifest, store, embeddings, shards(folder, manifest, embeddings)
         )
-        _check_sizes(snapshot)
     except BaseException:
         store.close()
         raise
@@ -63,9 +73,9 @@ def open_current(index_dir: Path) -> Snapshot:
     return open_generation(current_generation(index_dir))
 
 
-def _embeddings(path: Path) -> npt.NDArray[np.float32]:
+def _embeddings(path: Path) -> Vectors:
     try:
-        vectors: npt.NDArray[np.float32] = np.load(path, mmap_mode="r")
+        vectors: Vectors = np.load(path, mmap_mode="r")
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(f"damaged vectors {path}: {exc}") from None
     if vectors.ndim != 2:
@@ -73,28 +83,21 @@ def _embeddings(path: Path) -> npt.NDArray[np.float32]:
     return vectors
 
 
-def _bm25(folder: Path) -> BM25Index:
-    try:
-        return BM25Index.load(folder)
-    except (OSError, ValueError, KeyError) as exc:
-        raise IndexCorruptError(f"damaged BM25 index {folder}: {exc}") from None
-
-
-def _check_sizes(s: Snapshot) -> None:
-    """Every part holds one row per chunk, and vectors of the manifest's dimension."""
-    n = s.store.counts()["chunks"]
-    sizes = {
-        EMBEDDINGS: len(s.embeddings),
-        DENSE: s.dense.ntotal,
-        BM25: s.bm25.n_docs,
-    }
-    for name, size in sizes.items():
-        if size != n:
-            raise IndexCorruptError(f"{s.folder / name} holds {size} rows, the store {n} chunks")
-    dims = {EMBEDDINGS: s.embeddings.shape[1], DENSE: s.dense.d}
-    for name, dim in dims.items():
-        if dim != s.manifest.dimension:
-            raise IndexCorruptError(
-                f"{s.folder / name} holds {dim}-d vectors, "
-                f"{s.manifest.path} says {s.manifest.dimension}"
-            )
+def _check_sizes(folder: Path, manifest: Manifest, store: Store, embeddings: Vectors) -> None:
+    """The vectors hold one row per chunk, of the manifest's dimension, and the
+    shards cover every chunk (each shard checks its own parts when opened)."""
+    n = store.counts()["chunks"]
+    if len(embeddings) != n:
+        raise IndexCorruptError(
+            f"{folder / EMBEDDINGS} holds {len(embeddings)} rows, the store {n} chunks"
+        )
+    if embeddings.shape[1] != manifest.dimension:
+        raise IndexCorruptError(
+            f"{folder / EMBEDDINGS} holds {embeddings.shape[1]}-d vectors, "
+            f"{manifest.path} says {manifest.dimension}"
+        )
+    if manifest.shard_bounds[-1] != n:
+        raise IndexCorruptError(
+            f"{manifest.path}: its shards cover {manifest.shard_bounds[-1]} chunks, "
+            f"the store holds {n}"
+        )

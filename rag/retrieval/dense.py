@@ -1,4 +1,5 @@
-"""Dense retrieval: the question embedded with the index's own model, FAISS search."""
+"""Dense retrieval: the question embedded with the index's own model, FAISS search
+(over every shard, merged)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.embedding import Embedder, Vectors
-from rag.index.dense import search_dense, search_subset
 from rag.index.snapshot import Snapshot
 from rag.retrieval.hits import Hit, ranked
 
@@ -28,8 +28,5 @@ class DenseRetriever:
     def retrieve_vector(
         self, query: Vectors, k: int, allowed: npt.NDArray[np.int64] | None = None
     ) -> list[Hit]:
-        if allowed is None:
-            hits = search_dense(self._snapshot.dense, query, k)
-        else:
-            hits = search_subset(self._snapshot.embeddings, allowed, query, k)
+        hits = self._snapshot.search.dense(query, k, allowed)
         return ranked(hits.positions.tolist(), hits.scores.tolist())

@@ -1,4 +1,4 @@
-"""BM25 retrieval with the index's own term analyzer."""
+"""BM25 retrieval with the index's own term analyzer (over every shard, merged)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from rag.settings import TokenizerSettings
 
 class SparseRetriever:
     def __init__(self, snapshot: Snapshot, settings: TokenizerSettings) -> None:
-        self._bm25 = snapshot.bm25
+        self._search = snapshot.search
         self._analyzer = TermAnalyzer(settings)
 
     def retrieve(
         self, question: str, k: int, allowed: npt.NDArray[np.int64] | None = None
     ) -> list[Hit]:
-        hits = self._bm25.search(self._analyzer.terms(question), k, allowed)
+        hits = self._search.sparse(self._analyzer.terms(question), k, allowed)
         return ranked(hits.positions.tolist(), hits.scores.tolist())

@@ -66,7 +66,8 @@ def test_first_ingest_builds_a_complete_generation(corpus: Path, tmp_path: Path)
     try:
         counts = snapshot.store.counts()
         assert counts["documents"] == 3 and counts["chunks"] == report.chunks_total
-        assert snapshot.dense.ntotal == len(snapshot.embeddings) == counts["chunks"]
+        [shard] = snapshot.shards
+        assert shard.dense.ntotal == len(snapshot.embeddings) == counts["chunks"]
         assert snapshot.manifest.data["counts"]["chunks"] == counts["chunks"]
         pdf = next(d for d in snapshot.store.documents() if d["source_path"].endswith(".pdf"))
         pages = {(c["page_start"], c["page_end"]) for c in snapshot.store.chunks_of(pdf["doc_id"])}
