@@ -13,6 +13,7 @@ from rag.answer.prompt import REFUSAL, answer_messages
 from rag.embedding import Embedder
 from rag.errors import GeneratorFailedError, RagError
 from rag.generation.local import LocalLLM
+from rag.generation.markup import as_data
 from rag.retrieval.passages import Passage
 
 
@@ -71,7 +72,7 @@ class ExtractiveGenerator:
 
     def generate(self, question: str, passages: Sequence[Passage]) -> str:
         candidates = [
-            (n, s.strip())
+            (n, as_data(s.strip()))  # a "[2]" in the document is no citation of ours
             for n, p in enumerate(passages, start=1)
             for s in _SENTENCE.findall(p.text)
             if len(s.split()) >= 4

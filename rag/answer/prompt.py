@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.generation.local import Message
+from rag.generation.markup import as_data
 from rag.retrieval.passages import Passage
 
 REFUSAL = "I don't know"
@@ -27,7 +28,9 @@ INSTRUCTION = (
 
 
 def answer_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
-    numbered = "\n\n".join(f"[{n}] {p.title}\n{p.text}" for n, p in enumerate(passages, start=1))
+    numbered = "\n\n".join(
+        f"[{n}] {as_data(p.title)}\n{as_data(p.text)}" for n, p in enumerate(passages, start=1)
+    )
     user = (
         f"Passages:\n<passages>\n{numbered}\n</passages>\n\nQuestion: {question}\n\n{INSTRUCTION}"
     )

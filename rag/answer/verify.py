@@ -22,6 +22,7 @@ from typing import Protocol
 
 from rag.answer.citations import CitedSentence
 from rag.generation.local import Message
+from rag.generation.markup import as_data
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.passages import Passage
 
@@ -48,7 +49,10 @@ class LLMSupportJudge:
         self._model = model
 
     def support(self, claim: str, passage: str) -> float:
-        user = f"Claim: {claim}\n\n<passage>\n{passage}\n</passage>\n\nAnswer yes or no."
+        user = (
+            f"Claim: {as_data(claim)}\n\n<passage>\n{as_data(passage)}\n</passage>\n\n"
+            "Answer yes or no."
+        )
         messages = [
             {"role": "system", "content": SUPPORT_SYSTEM},
             {"role": "user", "content": user},

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from rag.generation.local import Message
+from rag.generation.markup import as_data
 
 RELEVANCE_SYSTEM = (
     "You judge search results. The user message contains a question and a passage between "
@@ -25,7 +26,7 @@ class YesNoModel(Protocol):
 
 
 def relevance_messages(question: str, passage: str) -> list[Message]:
-    user = f"Question: {question}\n\n<passage>\n{passage}\n</passage>\n\nAnswer yes or no."
+    user = f"Question: {question}\n\n<passage>\n{as_data(passage)}\n</passage>\n\nAnswer yes or no."
     return [{"role": "system", "content": RELEVANCE_SYSTEM}, {"role": "user", "content": user}]
 
 
