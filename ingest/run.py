@@ -22,6 +22,7 @@ from tqdm import tqdm
 from ingest.changes import Previous, diff_documents, file_record, same_stat
 from ingest.chunking import make_chunker
 from ingest.chunking.base import Chunker
+from ingest.engine import Engine
 from ingest.parsing import ParseFailure, parse_files
 from ingest.report import IngestReport
 from ingest.scan import scan
@@ -58,8 +59,13 @@ class _Plan:
 
 
 def run_ingest(
-    settings: Settings, options: Options, embedder: Callable[[], Embedder]
+    settings: Settings,
+    options: Options,
+    embedder: Callable[[], Embedder],
+    engine: Engine | None = None,
 ) -> IngestReport:
+    """Ingest here, or with `engine` running parsing, chunking, embedding and
+    the shards' build elsewhere (`ingest.engine`)."""
     started = time.perf_counter()
     index_dir = settings.index_dir
     report = IngestReport()
@@ -69,10 +75,13 @@ def run_ingest(
             if old is not None and not options.rebuild:
                 old.manifest.check(settings, INGEST_FIELDS)
             plan = _plan(settings, options, old, report)
-            entries, shape = _collect(settings, options, old, plan, embedder, report)
+            if engine is None:
+                entries, shape = _collect(settings, options, old, plan, embedder, report)
+            else:
+                entries, shape = _collect_prepared(engine, options, old, plan, report)
             if report.changed or _files_changed(old, plan):
                 entries += [kept_entry(row, old) for row in plan.kept if old is not None]
-                _write(settings, plan, entries, shape, report)
+                _write(settings, plan, entries, shape, report, engine)
             else:
                 report.chunks_total = old.store.counts()["chunks"] if old else 0
         finally:
@@ -185,6 +194,36 @@ def _collect(
     return stage.finish(), stage.shape(old)
 
 
+def _collect_prepared(
+    engine: Engine, options: Options, old: Snapshot | None, plan: _Plan, report: IngestReport
+) -> tuple[list[Entry], _Shape]:
+    """The changed files parsed, chunked and embedded by `engine`; their
+    unchanged documents are kept from the live generation, as here."""
+    records = dict(plan.to_parse)
+    if records:
+        _phase(report, "preparing")
+    entries: list[Entry] = []
+    for path, outcome in engine.prepare(list(records)):
+        if isinstance(outcome, ParseFailure):
+            report.failed.append((outcome.path, outcome.reason))
+            _keep(plan, str(path), plan.previous.files.get(str(path)))  # last good version
+            continue
+        report.parse_seconds += outcome.seconds
+        prepared = {p.doc.doc_id: p for p in outcome.docs}
+        docs = [p.doc for p in outcome.docs]
+        for doc in _take_file(options, path, records[path], docs, plan, report):
+            done = prepared[doc.doc_id]
+            entries.append(Entry(document_row(doc), done.chunks, done.vectors))
+            report.chunks_new += len(done.chunks)
+            report.chunks_embedded += len(done.chunks)
+    report.unchanged = len(plan.kept)
+    if old is not None and not entries:
+        return entries, _Shape(
+            old.manifest.dimension, int(old.manifest.data["embedding"]["max_tokens"])
+        )
+    return entries, _Shape(*engine.shape())
+
+
 def _take_file(
     options: Options,
     path: Path,
@@ -283,13 +322,25 @@ class _EmbedStage:
 
 
 def _write(
-    settings: Settings, plan: _Plan, entries: list[Entry], shape: _Shape, report: IngestReport
+    settings: Settings,
+    plan: _Plan,
+    entries: list[Entry],
+    shape: _Shape,
+    report: IngestReport,
+    engine: Engine | None = None,
 ) -> None:
     _phase(report, "writing")
     number, folder = generations.start_partial(settings.index_dir)
     files = sorted(plan.files.values(), key=lambda f: f.source_path)
     report.chunks_total = write_generation(
-        folder, number, settings, files, entries, shape.dimension, shape.max_tokens
+        folder,
+        number,
+        settings,
+        files,
+        entries,
+        shape.dimension,
+        shape.max_tokens,
+        engine.write_shards if engine is not None else None,
     )
     _phase(report, "switching")
     generations.publish(settings.index_dir, folder)

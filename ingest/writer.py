@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,10 @@ from rag.index.snapshot import EMBEDDINGS, STORE, Snapshot
 from rag.index.store import FileRecord, Row, Store
 from rag.index.terms import TermAnalyzer
 from rag.settings import Settings
+
+# Builds the shards' BM25 and FAISS parts in a generation folder from the chunk
+# texts and vectors split at the bounds; returns the corpus's BM25 term count.
+ShardWriter = Callable[[Path, Sequence[str], npt.NDArray[np.float32], list[int]], int]
 
 
 @dataclass
@@ -41,9 +45,12 @@ def write_generation(
     entries: list[Entry],
     dimension: int,
     max_tokens: int,
+    shard_writer: ShardWriter | None = None,
 ) -> int:
     """Write every part of the generation into `folder`; returns the chunk count.
 
+    With more than one shard (`ingest.shards`), `shard_writer` builds the
+    shards' BM25 and FAISS parts (default: here, one after the other).
     A write that fails (disk full, read-only folder) removes `folder` and raises
     `IndexWriteError` naming the file; the live generation is untouched.
     """
@@ -61,7 +68,11 @@ def write_generation(
             np.save(folder / EMBEDDINGS, vectors)
         bounds = shard_bounds(len(chunks), settings.ingest.shards)
         if len(bounds) > 2:
-            terms = _write_shards(folder, settings, chunks, vectors, bounds)
+            texts = [c["text"] for c in chunks]
+            if shard_writer is None:
+                terms = _write_shards(folder, settings, texts, vectors, bounds)
+            else:
+                terms = shard_writer(folder, texts, vectors, bounds)
         else:
             terms = _write_index(folder, settings, chunks, vectors)
         counts = {
@@ -95,14 +106,14 @@ def _write_index(
 def _write_shards(
     folder: Path,
     settings: Settings,
-    chunks: list[Row],
+    texts: Sequence[str],
     vectors: npt.NDArray[np.float32],
     bounds: list[int],
 ) -> int:
     """Each shard's BM25 and FAISS parts, BM25 weighted with the whole corpus's
     statistics; returns the corpus's term count."""
     analyzer = TermAnalyzer(settings.tokenizer)
-    plans = plan_shards([c["text"] for c in chunks], vectors, bounds, analyzer)
+    plans = plan_shards(texts, vectors, bounds, analyzer)
     corpus = CorpusStats.merged(plan.analysed.stats() for plan in plans)
     for plan in plans:
         with _part(folder, shard_folder(Path(), plan.shard, plan.count).as_posix()):

@@ -12,6 +12,7 @@
     │   ├── LimitExceededError   over an ingest.max_* bound or the parse deadline
     │   └── SymlinkError         a symbolic link that was not followed
     ├── GeneratorFailedError     the answer's generator failed (down, timed out, garbage)
+    ├── ClusterError             the Ray cluster was unreachable or its work failed for good
     └── IndexStateError
         ├── IndexNotFoundError
         ├── IndexLockedError     another ingest holds the index
@@ -96,6 +97,12 @@ class SymlinkError(LoadError):
 
 class GeneratorFailedError(RagError):
     """The generator backend gave no usable answer; the message says why."""
+
+
+class ClusterError(RagError):
+    """Work sent to the Ray cluster failed after its retries, or the cluster is unreachable."""
+
+    remedy = "check the cluster (`ray status`); the live index is unchanged"
 
 
 class IndexStateError(RagError):

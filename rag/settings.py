@@ -280,6 +280,58 @@ class IngestSettings(_Group):
     )
 
 
+class RaySettings(_Group):
+    """`--engine ray`: ingest and serving on a Ray cluster (the `ray` extra)."""
+
+    address: str = Field(
+        "auto", description="The cluster to join: host:port of its head, or auto (this node's)."
+    )
+    embed_workers: int = Field(
+        2, ge=1, le=1024, description="Embedding actors, each loading the model once."
+    )
+    embed_cpus: float = Field(
+        1.0,
+        gt=0,
+        description="CPUs each embedding actor reserves; its model runs on as many threads.",
+    )
+    parse_cpus: float = Field(
+        0.25, gt=0, description="CPUs each parsing task reserves (pypdf holds one core)."
+    )
+    files_per_batch: int = Field(
+        8, ge=1, description="Parsed files handed to an embedding actor at a time."
+    )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description="Restarts of a dead actor, and retries of its work, before the ingest "
+        "fails (and publishes nothing).",
+    )
+    # Serving (`rag serve --engine ray`): an HTTP front and a searcher per shard.
+    replicas: int = Field(1, ge=1, description="Replicas of the HTTP front, when not autoscaling.")
+    shard_replicas: int = Field(
+        1, ge=1, description="Replicas of each shard's searcher, when not autoscaling."
+    )
+    autoscaling: bool = Field(
+        False, description="Let Ray Serve scale the front and each shard between the bounds."
+    )
+    min_replicas: int = Field(1, ge=0, description="Autoscaling: fewest replicas of each part.")
+    max_replicas: int = Field(4, ge=1, description="Autoscaling: most replicas of each part.")
+    target_ongoing_requests: float = Field(
+        2.0, gt=0, description="Autoscaling: requests in flight per replica it aims at."
+    )
+    shard_cpus: float = Field(0.5, gt=0, description="CPUs each shard replica reserves.")
+    front_cpus: float = Field(0.5, gt=0, description="CPUs each HTTP front replica reserves.")
+
+    @model_validator(mode="after")
+    def _replica_range(self) -> RaySettings:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) is above max_replicas ({self.max_replicas})"
+            )
+        return self
+
+
 class EvalSettings(_Group):
     cache_dir: Path = Field(
         Path.home() / ".cache" / "rag" / "eval",
@@ -314,6 +366,7 @@ class Settings(BaseSettings):
     openai: OpenAISettings = OpenAISettings()
     ingest: IngestSettings = IngestSettings()
     eval: EvalSettings = EvalSettings()
+    ray: RaySettings = RaySettings()
 
     def with_changes(self, **groups: dict[str, Any]) -> Settings:
         """A copy with some fields of some groups replaced, validated again."""

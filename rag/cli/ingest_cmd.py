@@ -22,6 +22,7 @@ examples:
   rag ingest corpora/guide --index .rag/index
   rag ingest ~/papers --index papers-index --password s3cret --prune
   rag ingest ../shared/datasets/beir-scifact/corpus.jsonl --index scifact-index
+  rag ingest ~/papers --engine ray --address 10.0.0.5:6379 --shards 4
 """
 
 
@@ -64,6 +65,18 @@ def add_ingest_parser(commands: Any) -> None:
         help="follow symbolic links inside the given folders",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--shards", type=int, help="split the new generation into N shards (default 1)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="where to parse, chunk and embed: here, or on a Ray cluster (the ray extra)",
+    )
+    parser.add_argument(
+        "--address", help="the Ray cluster's head, host:port (default: ray.address, auto)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -77,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         chunking__size=args.chunk_size,
         chunking__overlap=args.chunk_overlap,
         dense__index_type=args.dense_index,
+        ingest__shards=args.shards,
+        ray__address=args.address,
     )
     options = Options(
         args.paths,
@@ -84,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
         rebuild=args.rebuild,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
-    report = run_ingest(settings, options, lambda: make_embedder(settings.embedding))
+    if args.engine == "ray":
+        from rag.distributed.ingest import run_ray_ingest
+
+        report = run_ray_ingest(settings, options)
+    else:
+        report = run_ingest(settings, options, lambda: make_embedder(settings.embedding))
     print(report.table())
     return exit_codes.PARTIAL if report.failed else exit_codes.OK

@@ -19,6 +19,7 @@ RAG_SERVICE__USER_KEYS='["k1"]') the service binds to loopback only.
 examples:
   rag serve --index .rag/index
   RAG_SERVICE__ADMIN_KEYS='["s3cret"]' rag serve --index .rag/index --host 0.0.0.0 --port 8080
+  rag serve --index /shared/index --engine ray --address 10.0.0.5:6379 --replicas 2
 """
 
 
@@ -34,6 +35,17 @@ def add_serve_parser(commands: Any) -> None:
     add_common(parser)
     parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default 8000)")
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="serve here, or deploy on a Ray cluster with Ray Serve (the ray extra)",
+    )
+    parser.add_argument(
+        "--address", help="the Ray cluster's head, host:port (default: ray.address, auto)"
+    )
+    parser.add_argument("--replicas", type=int, help="Ray: replicas of the HTTP front")
+    parser.add_argument("--shard-replicas", type=int, help="Ray: replicas of each shard")
     parser.set_defaults(run=run)
 
 
@@ -63,11 +75,22 @@ def run(args: argparse.Namespace) -> int:
     from rag.service.holder import check_startable
 
     settings = load_settings(
-        args.config, index_dir=args.index, service__host=args.host, service__port=args.port
+        args.config,
+        index_dir=args.index,
+        service__host=args.host,
+        service__port=args.port,
+        ray__address=args.address,
+        ray__replicas=args.replicas,
+        ray__shard_replicas=args.shard_replicas,
     )
     check_startable(settings)
     settings = loopback_only(settings)
     logging.getLogger("rag").setLevel(logging.INFO)
+    if args.engine == "ray":
+        from rag.distributed.serve import run_ray_serve
+
+        run_ray_serve(settings)
+        return exit_codes.OK
     app = create_app(settings)
     uvicorn.run(
         app,

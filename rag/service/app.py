@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from rag import __version__
 from rag.answer.build import LazyLLM
 from rag.embedding import Embedder, make_embedder
+from rag.index.snapshot import ShardOpener, local_shards
 from rag.retrieval.rerank import make_reranker
 from rag.service import errors, page
 from rag.service.holder import IndexHolder
@@ -33,14 +34,20 @@ def default_embedder(settings: Settings) -> Embedder:
     return make_embedder(settings.embedding)
 
 
-def create_app(settings: Settings, embedder: EmbedderFactory = default_embedder) -> FastAPI:
+def create_app(
+    settings: Settings,
+    embedder: EmbedderFactory = default_embedder,
+    shards: ShardOpener = local_shards,
+) -> FastAPI:
+    """The service; `shards` opens each generation's shard searchers (here, or
+    on a Ray cluster: `rag.distributed.serve`)."""
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = await run_in_threadpool(embedder, settings)
         reranker = await run_in_threadpool(make_reranker, settings)
-        holder = IndexHolder(settings, model, reranker)
+        holder = IndexHolder(settings, model, reranker, shards)
         app.state.embedder = model
         app.state.llm = LazyLLM(settings)
         await run_in_threadpool(holder.try_reload)

@@ -19,7 +19,7 @@ from rag.embedding import Embedder
 from rag.errors import IndexNotFoundError, RagError
 from rag.index.generations import current_generation, has_index
 from rag.index.manifest import QUERY_FIELDS
-from rag.index.snapshot import Snapshot, open_generation
+from rag.index.snapshot import ShardOpener, Snapshot, local_shards, open_generation
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.rerank import Reranker
 from rag.settings import Settings
@@ -27,9 +27,10 @@ from rag.settings import Settings
 log = logging.getLogger("rag.service")
 
 
-def open_checked(folder: Path, settings: Settings) -> Snapshot:
-    """A generation opened completely and checked against the query settings."""
-    snapshot = open_generation(folder)
+def open_checked(folder: Path, settings: Settings, shards: ShardOpener = local_shards) -> Snapshot:
+    """A generation opened completely and checked against the query settings;
+    its shards are searched here, or where `shards` opens them."""
+    snapshot = open_generation(folder, shards)
     try:
         snapshot.manifest.check(settings, QUERY_FIELDS)
     except RagError:
@@ -59,8 +60,15 @@ class Live:
 
 
 class IndexHolder:
-    def __init__(self, settings: Settings, embedder: Embedder, reranker: Reranker | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        reranker: Reranker | None = None,
+        shards: ShardOpener = local_shards,
+    ):
         self._settings = settings
+        self._shards = shards
         self._embedder = embedder
         self._reranker = reranker
         self._lock = threading.Lock()
@@ -118,7 +126,7 @@ class IndexHolder:
         live = self._live
         if live is not None and live.retriever.snapshot.folder == folder:
             return False
-        snapshot = open_checked(folder, self._settings)
+        snapshot = open_checked(folder, self._settings, self._shards)
         retriever = HybridRetriever(
             snapshot,
             self._embedder,
