@@ -36,10 +36,15 @@ def page_range(pages: Sequence[PageSpan], start: int, end: int) -> tuple[int | N
     `start:end`; (None, None) without pages."""
     if not pages:
         return None, None
-    starts = [p.start for p in pages]
-    first = max(bisect.bisect_right(starts, start) - 1, 0)
-    last = max(bisect.bisect_right(starts, max(end - 1, start)) - 1, 0)
+    # Searched by key, not through a list of starts made per call: one call per
+    # chunk made that quadratic in the pages (and headings, below).
+    first = max(bisect.bisect_right(pages, start, key=_start) - 1, 0)
+    last = max(bisect.bisect_right(pages, max(end - 1, start), key=_start) - 1, 0)
     return pages[first].number, pages[last].number
+
+
+def _start(page: PageSpan) -> int:
+    return page.start
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,10 @@ class HeadingMark:
 
     offset: int
     path: tuple[str, ...]
+
+
+def _offset(mark: HeadingMark) -> int:
+    return mark.offset
 
 
 @dataclass(frozen=True)
@@ -75,8 +84,7 @@ class Document:
 
     def heading_path(self, offset: int) -> tuple[str, ...]:
         """The heading path in force at `offset`."""
-        offsets = [h.offset for h in self.headings]
-        i = bisect.bisect_right(offsets, offset) - 1
+        i = bisect.bisect_right(self.headings, offset, key=_offset) - 1
         return self.headings[i].path if i >= 0 else ()
 
 
