@@ -65,6 +65,7 @@ def run_stats(args: argparse.Namespace) -> int:
         ("embedding model", f"{data['embedding']['model']} ({data['embedding']['dimension']} d)"),
         ("chunking", _describe(data["chunking"])),
         ("dense index", _dense_type(data)),
+        ("shards", len(data.get("shards", {}).get("bounds", [0, 0])) - 1),
         ("size on disk", f"{_size_mb(folder):.1f} MB"),
     ]
     for name, value in lines:
