@@ -13,13 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from ingest.loaders import loader_for
 from ingest.scan import scan
 from rag.embedding import Embedder
+from rag.errors import LimitExceededError
 from rag.index.snapshot import open_current
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
-from rag.settings import build_settings
+from rag.settings import IngestSettings, build_settings
 from tests.conftest import ROOT
 from tests.ingest import hostile_files as hostile
 from tests.pdfs import text_pdf
@@ -229,3 +231,25 @@ def test_followed_links_stay_inside_the_folder_and_out_of_loops(tmp_path: Path) 
     assert [p.name for p in unfollowed.files] == ["notes.txt"]
     assert all("symbolic link not followed" in str(e) for e in unfollowed.failures)
     assert len(unfollowed.failures) == 3
+
+
+def test_text_limits_refuse_early_and_name_the_setting(tmp_path: Path) -> None:
+    small = IngestSettings(max_document_chars=1000)
+
+    def refusal(path: Path) -> str:
+        with pytest.raises(LimitExceededError) as caught:
+            list(loader_for(path).load(path, small))
+        return str(caught.value)
+
+    (tmp_path / "big.txt").write_text("word " * 1000)  # 5,000 bytes: refused unread
+    assert "5,000 bytes cannot decode to 1,000 characters" in refusal(tmp_path / "big.txt")
+    (tmp_path / "mid.md").write_text("word " * 300)
+    assert "1,500 characters of text is over ingest.max_document_chars (1,000)" in refusal(
+        tmp_path / "mid.md"
+    )
+    lines = ['{"_id": "a", "text": "short"}', json.dumps({"_id": "b", "text": "x" * 1001})]
+    (tmp_path / "corpus.jsonl").write_text("\n".join(lines) + "\n")
+    assert "line 2: 1,001 characters" in refusal(tmp_path / "corpus.jsonl")
+    pdf = text_pdf(tmp_path / "long.pdf", ["Volcanoes erupt when magma rises. " * 12] * 3)
+    assert "more than 1,000 characters of text (ingest.max_document_chars)" in refusal(pdf)
+    assert "raise the setting named" in refusal(pdf)  # the remedy
