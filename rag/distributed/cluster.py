@@ -35,6 +35,9 @@ def connected(address: str) -> Iterator[None]:
             runtime_env={"env_vars": passed} if passed else None,
             logging_level=logging.WARNING,
             log_to_driver=False,  # workers' output stays in the cluster's session logs
+            # Ray registers this process under the machine's own address unless
+            # told otherwise: a cluster on loopback keeps all its traffic there.
+            _node_ip_address=_loopback_or_none(address),
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(f"cannot join the Ray cluster at {address}: {exc}") from None
@@ -42,3 +45,8 @@ def connected(address: str) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def _loopback_or_none(address: str) -> str | None:
+    host = address.removeprefix("ray://").rsplit(":", 1)[0]
+    return "127.0.0.1" if host in {"127.0.0.1", "localhost"} else None

@@ -18,6 +18,7 @@ from pathlib import Path
 from tests.service_helpers import free_port
 
 START_TIMEOUT_S = 120
+NETNS_ENV = "RAG_TEST_RAY_NETNS"  # set inside the namespace the Ray tests run in
 STOP_GRACE_S = 5
 
 
