@@ -45,18 +45,31 @@ def to_chunks(
     return chunks
 
 
+# English prose runs about 5 characters a token. WordPiece turns a word of over
+# 100 characters (a hash, a DNA string) into one [UNK] token, so without a cap in
+# characters a megabyte with no space would be a single one-token chunk.
+MAX_CHARS_PER_TOKEN = 24
+
+
 def _fitting(
     text: str, span: Span, tokenizer: Tokenizer, size: int
 ) -> Iterator[tuple[int, int, int]]:
+    """Pieces of `span` of at most `size` tokens and `size * MAX_CHARS_PER_TOKEN`
+    characters; each step tokenizes only that many characters, so a long span
+    costs linear time."""
+    window = size * MAX_CHARS_PER_TOKEN
     piece = stripped(text, span.start, span.end)
     while piece is not None:
-        offsets = tokenizer.token_offsets(text[piece.start : piece.end])
-        if len(offsets) <= size:
+        end = min(piece.end, piece.start + window)
+        offsets = tokenizer.token_offsets(text[piece.start : end])
+        if len(offsets) <= size and end == piece.end:
             if offsets:
                 yield piece.start, piece.end, len(offsets)
             return
-        cut = piece.start + offsets[size - 1][1]
+        cut = piece.start + offsets[size - 1][1] if len(offsets) > size else end
         head = stripped(text, piece.start, cut)
         if head is not None:
-            yield head.start, head.end, len(tokenizer.token_offsets(text[head.start : head.end]))
+            tokens = len(tokenizer.token_offsets(text[head.start : head.end]))
+            if tokens:
+                yield head.start, head.end, tokens
         piece = stripped(text, cut, piece.end)

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.chunking import make_chunker
+from ingest.chunking.base import MAX_CHARS_PER_TOKEN
 from ingest.chunking.fixed import FixedChunker
 from ingest.chunking.recursive import RecursiveChunker
 from ingest.chunking.semantic import SemanticChunker
@@ -146,3 +147,23 @@ def test_real_tokenizer_never_overflows_the_model_window(
         for chunk in chunks:
             assert len(real_embedder.token_offsets(chunk.text)) <= 254
             assert chunk.text == document.text[chunk.char_start : chunk.char_end]
+
+
+def test_a_word_the_tokenizer_cannot_split_is_cut_by_characters(
+    real_embedder: Embedder,
+) -> None:
+    # Over 100 characters without a break: one [UNK] token to WordPiece, however long.
+    blob = "ACGT" * 250_000
+    document = doc(f"Sequence follows. {blob} End of the sequence.")
+    for chunking in (ChunkingSettings(), ChunkingSettings(strategy="fixed")):
+        chunks = make_chunker(chunking, real_embedder).chunk(document)
+        limit = chunking.size * MAX_CHARS_PER_TOKEN
+        assert max(len(c.text) for c in chunks) <= limit
+        assert len(chunks) >= len(blob) // limit
+        start = document.text.index(blob)
+        reached = start
+        for c in sorted(chunks, key=lambda c: c.char_start):
+            if c.char_start <= reached:
+                reached = max(reached, c.char_end)
+        assert reached >= start + len(blob), "every character of the blob is in a chunk"
+        assert all(c.text == document.text[c.char_start : c.char_end] for c in chunks)
