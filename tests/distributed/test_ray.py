@@ -73,7 +73,9 @@ def local_index(
     index = tmp_path_factory.mktemp("ray-local") / "index"
     settings = build_settings({"index_dir": index, "ingest": {"shards": SHARDS}}, use_env=False)
     report = run_ingest(settings, Options([corpus]), lambda: real_embedder)
-    assert report.added == 9 and not report.failed
+    # The facts and the guide (with its PDF once `corpora/make_pdf.py` has run).
+    files = sum(1 for path in corpus.rglob("*") if path.is_file())
+    assert report.added == files > 8 and not report.failed
     return index
 
 

@@ -247,4 +247,5 @@ def test_ragas_llm_metrics_against_an_openai_compatible_judge(openai_server: str
     # Measured here: 1.0 for each of the three on this answer.
     assert scores["ragas_faithfulness"] >= 0.5
     assert scores["ragas_context_precision"] >= 0.5
-    assert 0.0 <= float(scores["ragas_answer_relevancy"]) <= 1.0
+    # A cosine: 1.0000000000000002 has been seen for an identical question.
+    assert -1e-9 <= float(scores["ragas_answer_relevancy"]) <= 1.0 + 1e-9
