@@ -142,8 +142,15 @@ class RetrievalSettings(_Group):
 
 
 class LLMSettings(_Group):
-    """The local generator model (llama.cpp)."""
+    """The local generator model (llama.cpp), and which model does the other tasks."""
 
+    backend: str = Field(
+        "local",
+        pattern="^(local|openai)$",
+        description="Model for the support judge, condensing and query transforms: the "
+        "local one, or the OpenAI-compatible server of openai.* (the local model is then "
+        "not loaded unless it answers).",
+    )
     model_path: Path | None = Field(
         None, description="A GGUF file; None means the packaged Qwen2.5-Coder-1.5B-Instruct."
     )
@@ -153,6 +160,10 @@ class LLMSettings(_Group):
     seed: int = 0
     prefix_cache: bool = Field(
         True, description="Keep the system prompt's KV cache and load it back for each answer."
+    )
+    flash_attn: bool = Field(True, description="llama.cpp's flash attention (faster on CPU).")
+    prompt_lookup: int = Field(
+        0, ge=0, le=32, description="Tokens drafted by prompt-lookup decoding; 0 turns it off."
     )
     # Reading a 1,000-token prompt takes about 30 s on 2 cores (`rag bench answer`).
     deadline_s: float = Field(
@@ -174,6 +185,15 @@ class AnswerSettings(_Group):
         le=20,
         description="Passages shown to the generator (prompt length dominates "
         "answer time: `rag bench answer` measures it).",
+    )
+    # The local model reads about 90 prompt tokens/s on 2 cores (`rag bench answer`):
+    # 800 characters (about 200 tokens) keep the first token near 3 s.
+    evidence_chars: int = Field(
+        800,
+        ge=0,
+        le=20_000,
+        description="Characters of evidence shown to the generator in all: the sentences "
+        "of the passages that best match the question; 0 shows whole passages.",
     )
     # Tuned on SciFact train with the default model: the best passage's cosine is under
     # 0.35 for 0.4% of the 809 answerable train claims and for 79% of 120 off-topic SQuAD

@@ -103,29 +103,32 @@ def test_ingest_benchmark_compares_backends_on_text_and_pdfs(tmp_path: Path) -> 
 
 
 def test_answer_benchmark_varies_one_factor_at_a_time(tmp_path: Path) -> None:
-    scifact = need(DATASETS / "beir-scifact")
+    squad = need(DATASETS / "squad-v1.1-dev")
     rows = bench(
         tmp_path,
         "answer",
         "--dataset",
-        scifact,
+        squad,
         "--questions",
-        "1",
+        "2",
         "--docs",
-        "30",
+        "20",
         "--passages",
         "2",
-        "--chunk-sizes",
-        "200",
     )["results"]
-    configs = {(r["generator"], r["passages"], r["prefix_cache"]) for r in rows}
+    raw, *answers = rows
+    assert raw["generator"] == "llama.cpp raw"
+    assert raw["prompt_tok_s"] > raw["gen_tok_s"] > 0  # reading beats writing, per token
+    configs = {(r["generator"], r["passages"], r["evidence_chars"]) for r in answers}
     assert configs == {
-        ("local", 4, True),
-        ("extractive", 4, True),
-        ("local", 4, False),
-        ("local", 2, True),
+        ("local", 4, 400),
+        ("local", 4, 0),
+        ("local", 2, 400),
+        ("extractive", 4, 400),
     }
-    for row in rows:  # a question refused by the relevance gate is counted, not timed
-        assert row["questions"] == 1
-        assert (row["total_ms"] is None) == (row["gated"] == 1)
+    local = {(r["passages"], r["evidence_chars"]): r for r in answers if r["generator"] == "local"}
+    assert local[4, 400]["prompt_tokens"] < local[4, 0]["prompt_tokens"]  # excerpts are shorter
+    for row in answers:  # a question refused by the relevance gate is counted, not timed
+        assert row["questions"] == 2
+        assert (row["total_ms"] is None) == (row["gated"] == 2)
         assert row["total_ms"] is None or row["total_ms"] >= row["first_token_ms"] > 0

@@ -182,7 +182,7 @@ def main(
         )
     config["judge_claims"] = str(claims) if judge_limit else None
     run_dir = RunDir(out, "answers", config, options["resume"])
-    items = spread(dataset.items, lambda i: i.id, options["limit"])
+    items = spread(dataset.items, lambda i: i.id, options["limit"], options.get("offset") or 0)
     mode = FusionMode(settings.retrieval.mode)
     with open_bench(dataset, settings, embedder, options.get("index"), progress) as bench:
         judge_summary = None

@@ -75,7 +75,7 @@ def main(
     run_dir = RunDir(out, "refusal", config, options["resume"])
     chosen = settings.answer.min_relevance
     open_gate = settings.with_changes(answer={"min_relevance": -1.0})
-    items = spread(dataset.items, lambda i: i.id, options["limit"])
+    items = spread(dataset.items, lambda i: i.id, options["limit"], options.get("offset") or 0)
     mode = FusionMode(settings.retrieval.mode)
     with open_bench(dataset, open_gate, embedder, options.get("index"), progress) as bench:
         todo = [(i, c) for i in items for c in CASES if not run_dir.done(f"{c}|{i.id}")]

@@ -2,9 +2,10 @@
 
 1. Retrieve; refuse without generating when nothing relevant enough came back
    (best passage's cosine below `answer.min_relevance`).
-2. Generate with numbered passages; a model reply of "I don't know" refuses.
-3. Parse citations: markers naming passages not shown are removed and reported.
-4. Verify each sentence against the passages it cites; unsupported sentences
+2. Cut each passage to the sentences that bear on the question (the evidence).
+3. Generate with the numbered excerpts; a model reply of "I don't know" refuses.
+4. Parse citations: markers naming passages not shown are removed and reported.
+5. Verify each sentence against the passages it cites; unsupported sentences
    are flagged (or dropped, by setting). No supported sentence: refuse.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rag.answer.citations import carry_back, parse_answer, render
+from rag.answer.evidence import EvidenceSelector
 from rag.answer.generators import Generator
 from rag.answer.prompt import is_refusal
 from rag.answer.verify import SupportJudge, Verdict, supporting_span, verify
@@ -66,8 +68,10 @@ class Answerer:
         analyzer: TermAnalyzer,
         settings: AnswerSettings,
         transform: QueryTransform | None = None,
+        evidence: EvidenceSelector | None = None,
     ) -> None:
         self._transform = transform
+        self._evidence = evidence
         self._retriever = retriever
         self._generator = generator
         self._judge = judge
@@ -115,6 +119,10 @@ class Answerer:
             result.reason = f"no passage is relevant enough (best similarity {best:.2f})"
             yield result
             return
+        started = time.perf_counter()
+        if self._evidence is not None:
+            passages = result.passages = self._evidence.select(question, passages)
+            clock["evidence"] = _ms(started)
         started = time.perf_counter()
         pieces = []
         for piece in self._generator.stream(question, passages):

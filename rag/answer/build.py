@@ -5,12 +5,14 @@ from __future__ import annotations
 from functools import cached_property
 
 from rag.answer.answerer import Answerer
+from rag.answer.evidence import EvidenceSelector
 from rag.answer.generators import ExtractiveGenerator, Generator, LocalGenerator
 from rag.answer.remote import FallbackGenerator, OpenAIGenerator
 from rag.answer.transforms import make_transform
 from rag.answer.verify import LLMSupportJudge
 from rag.embedding import Embedder
 from rag.generation.local import LocalLLM
+from rag.generation.openai_chat import OpenAIChatModel
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings
@@ -18,7 +20,10 @@ from rag.settings import Settings
 
 class LazyLLM:
     """The local model, loaded on first use: an extractive answer whose sentences
-    are quotations never needs it."""
+    are quotations never needs it. `tasks` is the model for the judge,
+    condensing and query transforms: the local one, or with `llm.backend =
+    "openai"` the OpenAI-compatible server, and then the local model is never
+    loaded unless it also answers."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -26,6 +31,12 @@ class LazyLLM:
     @cached_property
     def model(self) -> LocalLLM:
         return LocalLLM(self._settings.llm)
+
+    @cached_property
+    def tasks(self) -> LocalLLM | OpenAIChatModel:
+        if self._settings.llm.backend == "openai":
+            return OpenAIChatModel(self._settings.openai)
+        return self.model
 
     def close(self) -> None:
         if "model" in self.__dict__:
@@ -37,7 +48,7 @@ class LazyJudge:
         self._llm = llm
 
     def support(self, claim: str, passage: str) -> float:
-        return LLMSupportJudge(self._llm.model).support(claim, passage)
+        return LLMSupportJudge(self._llm.tasks).support(claim, passage)
 
 
 def make_generator(settings: Settings, embedder: Embedder, llm: LazyLLM) -> Generator:
@@ -58,12 +69,15 @@ def make_answerer(
 ) -> Answerer:
     transform = None
     if settings.answer.query_transform != "none":
-        transform = make_transform(settings.answer.query_transform, llm.model)
+        transform = make_transform(settings.answer.query_transform, llm.tasks)
+    analyzer = TermAnalyzer(settings.tokenizer)
+    chars = settings.answer.evidence_chars
     return Answerer(
         retriever,
         make_generator(settings, embedder, llm),
         LazyJudge(llm),
-        TermAnalyzer(settings.tokenizer),
+        analyzer,
         settings.answer,
         transform,
+        EvidenceSelector(embedder, analyzer, chars) if chars else None,
     )

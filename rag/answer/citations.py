@@ -64,7 +64,7 @@ def parse_answer(text: str, shown: int) -> ParsedAnswer:
         valid = tuple(dict.fromkeys(n for n in numbers if 1 <= n <= shown))
         invalid.extend(n for n in numbers if not 1 <= n <= shown)
         clean = strip_markers(raw)
-        if clean:
+        if any(char.isalnum() for char in clean):  # a stray "." is no sentence
             sentences.append(CitedSentence(clean, valid))
     return ParsedAnswer(tuple(sentences), tuple(dict.fromkeys(invalid)))
 

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.answer.deadline import within
+from rag.answer.grammar import answer_grammar
 from rag.answer.prompt import REFUSAL, answer_messages
 from rag.embedding import Embedder
 from rag.errors import GeneratorFailedError, RagError
@@ -49,7 +50,9 @@ class LocalGenerator:
     def _pieces(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         try:
             llm = self._load()
-            yield from llm.chat_stream(answer_messages(question, passages), self._max_tokens)
+            messages = answer_messages(question, passages)
+            grammar = answer_grammar(len(passages)) if passages else None
+            yield from llm.chat_stream(messages, self._max_tokens, grammar)
         except (RagError, RuntimeError, ValueError, OSError) as exc:
             raise GeneratorFailedError(f"local model: {exc}") from None
 

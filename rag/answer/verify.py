@@ -80,10 +80,36 @@ def verify(
         if not sentence.markers:
             verdicts.append(Verdict(sentence, False, 0.0, "uncited"))
             continue
-        cited = [passages[n - 1].text for n in sentence.markers]
-        score, method = support_score(sentence.text, cited, judge, analyzer)
-        verdicts.append(Verdict(sentence, score >= threshold, score, method))
+        verdicts.append(_check(sentence, passages, judge, analyzer, threshold))
     return verdicts
+
+
+def _check(
+    sentence: CitedSentence,
+    passages: Sequence[Passage],
+    judge: SupportJudge,
+    analyzer: TermAnalyzer,
+    threshold: float,
+) -> Verdict:
+    """Each marker is checked on its own, and a supported sentence keeps only the
+    markers of passages that support it: a model citing "[1][2]" where only [2]
+    holds the fact must not send the reader to [1]. Markers that quote settle it
+    without the judge; an unsupported sentence keeps its markers for display."""
+    texts = {n: passages[n - 1].text for n in sentence.markers}
+    terms = set(analyzer.terms(sentence.text))
+    quoted = tuple(
+        n for n, text in texts.items() if terms and _quoted(sentence.text, terms, text, analyzer)
+    )
+    if quoted:
+        return Verdict(CitedSentence(sentence.text, quoted), True, 1.0, "lexical")
+    scores = {n: judge.support(sentence.text, text) for n, text in texts.items()}
+    kept = tuple(n for n, score in scores.items() if score >= threshold)
+    return Verdict(
+        CitedSentence(sentence.text, kept or sentence.markers),
+        bool(kept),
+        max(scores.values()),
+        "judge",
+    )
 
 
 def support_score(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
-from rag.answer.answerer import Answer
+from rag.answer.answerer import Answer, Answerer
 from rag.answer.build import LazyLLM, make_answerer
 from rag.answer.serialize import answer_data
 from rag.cli import exit_codes
@@ -22,6 +23,9 @@ examples:
   rag ask "How are encrypted PDFs handled?" --index .rag/index
   rag ask "What does RRF do?" --generator extractive --json
 """
+
+
+DRAFT_END = "--- checked against the passages:"
 
 
 def add_ask_parser(commands: Any) -> None:
@@ -47,6 +51,12 @@ def add_ask_parser(commands: Any) -> None:
         help="LLM query rewriting before retrieval (default none)",
     )
     parser.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    parser.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        help="print the draft as it is generated, then the checked answer "
+        "(default: when standard output is a terminal)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -60,11 +70,30 @@ def run(args: argparse.Namespace) -> int:
     mode = FusionMode.parse(args.mode or settings.retrieval.mode)
     embedder = make_embedder(settings.embedding)
     llm = LazyLLM(settings)
+    live = not args.json and (sys.stdout.isatty() if args.stream is None else args.stream)
     with open_retriever(settings, embedder) as retriever:
-        answer = make_answerer(settings, retriever, embedder, llm).answer(args.question, mode)
+        answerer = make_answerer(settings, retriever, embedder, llm)
+        answer = _ask(answerer, args.question, mode, live)
     llm.close()
     print(json.dumps(answer_data(answer), indent=2) if args.json else as_text(answer))
     return exit_codes.OK
+
+
+def _ask(answerer: Answerer, question: str, mode: FusionMode, live: bool) -> Answer:
+    """The checked answer; with `live`, the draft is printed first as it comes."""
+    if not live:
+        return answerer.answer(question, mode)
+    result = None
+    for event in answerer.stream(question, mode):
+        if isinstance(event, Answer):
+            result = event
+        else:
+            sys.stdout.write(event)
+            sys.stdout.flush()
+    assert result is not None
+    if result.draft:
+        print(f"\n{DRAFT_END}")
+    return result
 
 
 def as_text(answer: Answer) -> str:

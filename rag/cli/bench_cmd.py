@@ -23,7 +23,7 @@ examples:
   rag bench http --sizes 100000,1000000 --clients 1,8
   rag bench ingest --dataset ../shared/datasets/beir-scifact --pdfs ../shared/pdfs
   rag bench memory --sizes 1000000
-  rag bench answer --dataset ../shared/datasets/beir-scifact --questions 5
+  rag bench answer --dataset ../shared/datasets/squad-v1.1-dev --questions 20
   rag bench scaling --results bench-results
   rag bench load --clients 32 --query-clients 4 --seconds 60 --ingests 2
   rag bench soak --minutes 10
@@ -55,7 +55,7 @@ def add_bench_parser(commands: Any) -> None:
         "http": "POST /v1/search end to end, 1 and 8 clients",
         "ingest": "ingest and embedding throughput per embedding backend",
         "memory": "peak memory of an index build and of the service",
-        "answer": "answer latency with the local LLM: passages, prompt cache, chunk size",
+        "answer": "answer latency with the local LLM beside its raw speed: evidence, passages",
         "scaling": "ingest time and query latency against corpus size, as a PNG",
         "load": "search and query clients while ingests swap generations: failures, latency",
         "soak": "the load run for minutes at a lower rate: the service's memory over time",
@@ -89,11 +89,10 @@ def add_bench_parser(commands: Any) -> None:
     ingest.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
     ingest.add_argument("--backends", default="torch,onnx,onnx-int8")
     answer = kinds.choices["answer"]
-    answer.add_argument("--dataset", type=Path, default=SHARED / "datasets/beir-scifact")
-    answer.add_argument("--questions", type=int, default=5)
-    answer.add_argument("--docs", type=int, default=500, help="SciFact documents indexed")
+    answer.add_argument("--dataset", type=Path, default=SHARED / "datasets/squad-v1.1-dev")
+    answer.add_argument("--questions", type=int, default=20)
+    answer.add_argument("--docs", type=int, default=500, help="paragraphs indexed")
     answer.add_argument("--passages", default="2,4", help="passage counts to compare")
-    answer.add_argument("--chunk-sizes", default="128,200", help="chunk sizes to compare")
     kinds.choices["scaling"].add_argument("--results", type=Path, default=Path("bench-results"))
     _add_load_options(kinds.choices["load"], "load", clients=32, query_clients=4, ingests=2)
     kinds.choices["load"].add_argument("--seconds", type=_positive, default=60.0)

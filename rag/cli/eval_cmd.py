@@ -54,6 +54,14 @@ def add_eval_parser(commands: Any) -> None:
         suites.choices[name].add_argument(
             "--generator", choices=["local", "openai", "extractive"], help="answer backend"
         )
+        suites.choices[name].add_argument(
+            "--offset",
+            type=int,
+            default=0,
+            metavar="N",
+            help="skip the first N items of the stable order (a tuning slice apart from "
+            "the reported one)",
+        )
     suites.choices["answers"].add_argument(
         "--claims", type=Path, metavar="DIR", help="scifact-claims folder for judge validation"
     )
@@ -81,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
+    if getattr(args, "offset", 0) < 0:
+        raise ConfigError("--offset must be 0 or more")
     settings = load_settings(
         args.config, index_dir=args.index, answer__generator=getattr(args, "generator", None)
     )

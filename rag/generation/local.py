@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,32 @@ from rag.generation.model_file import packaged_model_path
 from rag.settings import LLMSettings
 
 Message = dict[str, str]
+
+
+@dataclass
+class Speed:
+    """Of one streamed reply: prompt tokens read (past the reused prefix), the
+    seconds to the first generated token, tokens generated and seconds in all."""
+
+    prompt_tokens: int
+    first_token_s: float | None = None
+    generated: int = 0
+    total_s: float = 0.0
+
+    def tick(self, started: float) -> None:
+        """One more piece (a token, or the few of one character) arrived."""
+        self.total_s = time.perf_counter() - started
+        self.generated += 1
+        if self.first_token_s is None:
+            self.first_token_s = self.total_s
+
+    def prompt_per_s(self) -> float | None:
+        first = self.first_token_s
+        return round(self.prompt_tokens / first, 1) if first else None
+
+    def generated_per_s(self) -> float | None:
+        spent = self.total_s - (self.first_token_s or 0.0)
+        return round((self.generated - 1) / spent, 1) if self.generated > 1 and spent else None
 
 
 class LocalLLM:
@@ -37,12 +65,16 @@ class LocalLLM:
             n_threads=threads,
             n_threads_batch=threads,
             seed=settings.seed,
+            flash_attn=settings.flash_attn,
+            draft_model=_prompt_lookup(settings.prompt_lookup),
             verbose=False,
         )
         self._lock = threading.Lock()
         self._max_tokens = settings.max_tokens
         self._prefix_cache = settings.prefix_cache
         self._prefixes: dict[tuple[int, ...], Any] = {}
+        self._grammars: dict[str, Any] = {}
+        self.last_speed: Speed | None = None
         self.name = path.name
 
     def close(self) -> None:
@@ -57,21 +89,62 @@ class LocalLLM:
         return str(result["choices"][0]["message"]["content"] or "")
 
     def chat_stream(
-        self, messages: Sequence[Message], max_tokens: int | None = None
+        self, messages: Sequence[Message], max_tokens: int | None = None, grammar: str | None = None
     ) -> Iterator[str]:
-        """The reply piece by piece as it is generated (the model is held meanwhile)."""
+        """The reply piece by piece as it is generated (the model is held meanwhile),
+        constrained to `grammar` (GBNF) when one is given."""
         with self._lock:
             self._restore_system_prefix(messages)
+            prompt = self._llm.tokenize(chatml(messages).encode("utf-8"), special=True)
+            speed = Speed(prompt_tokens=len(prompt) - self._held_prefix(prompt))
+            self.last_speed = speed
+            started = time.perf_counter()
             chunks = self._llm.create_chat_completion(
                 messages=list(messages),
                 max_tokens=max_tokens or self._max_tokens,
                 temperature=0.0,
                 stream=True,
+                grammar=self._grammar(grammar),
             )
             for chunk in chunks:
                 piece = chunk["choices"][0]["delta"].get("content")
                 if piece:
+                    speed.tick(started)
                     yield str(piece)
+
+    def raw_speed(self, prompt_tokens: int, generate: int) -> tuple[float, float]:
+        """Seconds llama.cpp takes to read `prompt_tokens` tokens from an empty
+        context, and to generate `generate` more greedily (benchmarks' baseline)."""
+        with self._lock:
+            text = "The quick brown fox jumps over the lazy dog. " * prompt_tokens
+            tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=False)[:prompt_tokens]
+            self._llm.reset()
+            started = time.perf_counter()
+            self._llm.eval(tokens)
+            read = time.perf_counter() - started
+            started = time.perf_counter()
+            for _ in range(generate - 1):
+                self._llm.eval([self._llm.sample(temp=0.0)])
+            return read, time.perf_counter() - started
+
+    def _held_prefix(self, tokens: Sequence[int]) -> int:
+        """How many leading `tokens` the context already holds (llama.cpp reuses them)."""
+        held = self._llm.input_ids[: self._llm.n_tokens].tolist()
+        shared = 0
+        for a, b in zip(held, tokens[:-1], strict=False):
+            if a != b:
+                break
+            shared += 1
+        return shared
+
+    def _grammar(self, text: str | None) -> Any:
+        if text is None:
+            return None
+        if text not in self._grammars:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
+        return self._grammars[text]
 
     def yes_probability(self, messages: Sequence[Message]) -> float:
         """P(the answer's first token is yes), among yes and no, from the next-token logits.
@@ -121,14 +194,19 @@ class LocalLLM:
         previous evaluation (the fixed system prompt, at least): prompt processing
         is the cost of a judge call. The last token is always evaluated again so
         its logits are fresh."""
-        held = self._llm.input_ids[: self._llm.n_tokens].tolist()
-        shared = 0
-        for a, b in zip(held, tokens[:-1], strict=False):
-            if a != b:
-                break
-            shared += 1
+        shared = self._held_prefix(tokens)
         self._llm.n_tokens = shared
         self._llm.eval(tokens[shared:])
+
+
+def _prompt_lookup(tokens: int) -> Any:
+    """Prompt-lookup decoding: draft the next tokens by matching the last ones
+    in the prompt, which suits answers that copy their passages."""
+    if not tokens:
+        return None
+    from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+    return LlamaPromptLookupDecoding(num_pred_tokens=tokens)
 
 
 def chatml(messages: Sequence[Message]) -> str:

@@ -78,3 +78,25 @@ def test_hanging_server_times_out_and_falls_back(
     assert time.monotonic() - started < 30
     assert "timed out after 1.0 s" in (answer.fallback_reason or "")
     assert answer.generator == "extractive"
+
+
+def test_the_server_judges_and_the_local_model_is_never_loaded(
+    openai_server: str, facts_index: Path
+) -> None:
+    from rag.answer.build import LazyJudge
+    from rag.answer.transforms import condense
+
+    settings = settings_for(facts_index, openai_server).with_changes(llm={"backend": "openai"})
+    llm = LazyLLM(settings)
+    judge = LazyJudge(llm)
+    passage = "Ocean tides are caused mainly by the gravitational pull of the Moon."
+    supported = judge.support("The Moon's gravity causes the tides.", passage)
+    unsupported = judge.support("Tides are caused by the wind over the sea.", passage)
+    assert supported > 0.5 > unsupported
+    history = [
+        {"role": "user", "content": "What causes ocean tides?"},
+        {"role": "assistant", "content": "The gravitational pull of the Moon [1]."},
+    ]
+    standalone = condense("And how often do they happen?", history, llm.tasks)
+    assert "tide" in standalone.lower()
+    assert "model" not in llm.__dict__  # the local model was never loaded

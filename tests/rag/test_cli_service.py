@@ -89,3 +89,33 @@ def test_ask_command(facts_index: Path) -> None:
         "extractive",
     )
     assert text.stdout.startswith("The documents do not contain an answer")
+
+
+def test_ask_in_a_terminal_streams_the_draft_then_prints_the_checked_answer(
+    facts_index: Path,
+) -> None:
+    import os
+    import pty
+
+    from rag.cli.ask_cmd import DRAFT_END
+
+    leader, follower = pty.openpty()
+    command = [RAG, "ask", "What causes ocean tides?", "--index", str(facts_index)]
+    with subprocess.Popen(command, stdout=follower, stderr=subprocess.PIPE, env=ENV) as ask:
+        os.close(follower)
+        reads = []
+        while True:
+            try:
+                piece = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not piece:
+                break
+            reads.append(piece.decode())
+        ask.wait(timeout=300)
+    os.close(leader)
+    screen = "".join(reads).replace("\r\n", "\n")
+    assert ask.returncode == 0
+    draft, _, checked = screen.partition(DRAFT_END)
+    assert "Moon" in draft and "[" in draft  # the model's own draft, markers and all
+    assert "Moon" in checked and "tides.txt" in checked  # then the answer with its citation

@@ -82,7 +82,7 @@ def query(
     question = body.question
     if body.history:
         history = [{"role": t.role, "content": t.content} for t in body.history]
-        question = condense(question, history, request.app.state.llm.model)
+        question = condense(question, history, request.app.state.llm.tasks)
     events = _events(request, settings, holder, question, mode, filters)
     if body.stream:
         return StreamingResponse(_sse(events), media_type="text/event-stream")
