@@ -16,6 +16,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,7 @@ def _measure(
     }
 
 
-def _median(values: list[float] | list[float | None]) -> float | None:
+def _median(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return round(statistics.median(present), 1) if present else None
 

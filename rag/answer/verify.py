@@ -65,7 +65,7 @@ class Verdict:
     sentence: CitedSentence
     supported: bool
     score: float
-    method: str  # "lexical", "judge" or "uncited"
+    method: str  # "lexical", "judge" (either ", re-cited"), or "uncited"
 
 
 def verify(
@@ -93,23 +93,43 @@ def _check(
 ) -> Verdict:
     """Each marker is checked on its own, and a supported sentence keeps only the
     markers of passages that support it: a model citing "[1][2]" where only [2]
-    holds the fact must not send the reader to [1]. Markers that quote settle it
-    without the judge; an unsupported sentence keeps its markers for display."""
-    texts = {n: passages[n - 1].text for n in sentence.markers}
+    holds the fact must not send the reader to [1]. A sentence its markers do not
+    support is re-cited to a shown passage that does (the 1.5B model often cites
+    the wrong number of the right text): one that quotes it, else the one sharing
+    most of its terms, if the judge passes it. Otherwise it keeps its markers,
+    unsupported."""
+    texts = [p.text for p in passages]
     terms = set(analyzer.terms(sentence.text))
-    quoted = tuple(
-        n for n, text in texts.items() if terms and _quoted(sentence.text, terms, text, analyzer)
-    )
+    quoted = _quoting(sentence, sentence.markers, texts, terms, analyzer)
     if quoted:
         return Verdict(CitedSentence(sentence.text, quoted), True, 1.0, "lexical")
-    scores = {n: judge.support(sentence.text, text) for n, text in texts.items()}
+    others = tuple(n for n in range(1, len(texts) + 1) if n not in sentence.markers)
+    elsewhere = _quoting(sentence, others, texts, terms, analyzer)
+    if elsewhere:  # before any judge call: the lexical test costs nothing
+        return Verdict(CitedSentence(sentence.text, elsewhere[:1]), True, 1.0, "lexical, re-cited")
+    scores = {n: judge.support(sentence.text, texts[n - 1]) for n in sentence.markers}
     kept = tuple(n for n, score in scores.items() if score >= threshold)
-    return Verdict(
-        CitedSentence(sentence.text, kept or sentence.markers),
-        bool(kept),
-        max(scores.values()),
-        "judge",
-    )
+    if kept:
+        return Verdict(CitedSentence(sentence.text, kept), True, max(scores.values()), "judge")
+    if others and terms:
+        best = max(others, key=lambda n: term_coverage(terms, analyzer.terms(texts[n - 1])))
+        score = judge.support(sentence.text, texts[best - 1])
+        if score >= threshold:
+            return Verdict(CitedSentence(sentence.text, (best,)), True, score, "judge, re-cited")
+    return Verdict(sentence, False, max(scores.values()), "judge")
+
+
+def _quoting(
+    sentence: CitedSentence,
+    numbers: Sequence[int],
+    texts: Sequence[str],
+    terms: set[str],
+    analyzer: TermAnalyzer,
+) -> tuple[int, ...]:
+    """The passages among `numbers` that hold the sentence lexically."""
+    if not terms:
+        return ()
+    return tuple(n for n in numbers if _quoted(sentence.text, terms, texts[n - 1], analyzer))
 
 
 def support_score(

@@ -274,3 +274,51 @@ def test_draft_that_cannot_be_checked_is_refused(
     )
     assert answer.refused and answer.citations == []
     assert "could not be checked: no model file" in (answer.reason or "")
+
+
+class PassageJudge:
+    """Support only for one passage text; records what it was asked."""
+
+    def __init__(self, supporting: str) -> None:
+        self.supporting = supporting
+        self.asked: list[str] = []
+
+    def support(self, claim: str, passage: str) -> float:
+        self.asked.append(passage)
+        return 0.9 if passage == self.supporting else 0.1
+
+
+def test_each_marker_is_checked_and_a_wrong_one_is_re_cited() -> None:
+    from rag.answer.citations import CitedSentence
+    from rag.answer.verify import verify
+    from tests.generation.test_evidence import passage
+
+    texts = [
+        "The European Commission proposes laws.",
+        "The Commission has a monopoly on initiating legislation.",
+        "The Panthers beat the Seattle Seahawks in the divisional round.",
+    ]
+    shown = [passage(text, pages=False) for text in texts]
+    analyzer = TermAnalyzer(TokenizerSettings())
+    judge = PassageJudge(texts[2])
+    monopoly = "The Commission has a monopoly on initiating legislation."
+    lost = "The Seahawks lost to the Panthers in the divisional round."
+    verdicts = verify(
+        [
+            CitedSentence(monopoly, (1, 2)),  # only [2] holds it: [1] is dropped
+            CitedSentence(monopoly, (1,)),  # the right text, the wrong number
+            CitedSentence(lost, (1,)),  # a paraphrase of [3]: the judge passes it there
+            CitedSentence("The Commission was founded in 1958.", (1,)),  # nowhere
+        ],
+        shown,
+        judge,
+        analyzer,
+        0.35,
+    )
+    assert [(v.supported, v.sentence.markers, v.method) for v in verdicts] == [
+        (True, (2,), "lexical"),
+        (True, (2,), "lexical, re-cited"),
+        (True, (3,), "judge, re-cited"),
+        (False, (1,), "judge"),
+    ]
+    assert judge.asked.count(texts[0]) == 2  # the cited passage, judged once per sentence
