@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from rag.settings import AnswerSettings
 from tests.conftest import DATASETS, PDFS, ROOT, need
 
 pytestmark = pytest.mark.slow
@@ -119,15 +120,16 @@ def test_answer_benchmark_varies_one_factor_at_a_time(tmp_path: Path) -> None:
     raw, *answers = rows
     assert raw["generator"] == "llama.cpp raw"
     assert raw["prompt_tok_s"] > raw["gen_tok_s"] > 0  # reading beats writing, per token
+    chars = AnswerSettings().evidence_chars
     configs = {(r["generator"], r["passages"], r["evidence_chars"]) for r in answers}
     assert configs == {
-        ("local", 4, 400),
+        ("local", 4, chars),
         ("local", 4, 0),
-        ("local", 2, 400),
-        ("extractive", 4, 400),
+        ("local", 2, chars),
+        ("extractive", 4, chars),
     }
     local = {(r["passages"], r["evidence_chars"]): r for r in answers if r["generator"] == "local"}
-    assert local[4, 400]["prompt_tokens"] < local[4, 0]["prompt_tokens"]  # excerpts are shorter
+    assert local[4, chars]["prompt_tokens"] < local[4, 0]["prompt_tokens"]  # excerpts are shorter
     for row in answers:  # a question refused by the relevance gate is counted, not timed
         assert row["questions"] == 2
         assert (row["total_ms"] is None) == (row["gated"] == 2)

@@ -276,7 +276,7 @@ class BrokenLLM:
         self.hang = hang
 
     def chat_stream(
-        self, messages: Sequence[Message], max_tokens: int | None = None
+        self, messages: Sequence[Message], max_tokens: int | None = None, grammar: str | None = None
     ) -> Iterator[str]:
         yield from ANSWER[: self.pieces]
         if self.hang:
