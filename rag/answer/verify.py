@@ -32,6 +32,9 @@ SUPPORT_SYSTEM = (
     "the claim fully supported by the passage?"
 )
 LEXICAL_FULL = 0.9  # share of the claim's terms found in the passage to skip the judge
+# "The passage [2]." shares its one term with many passages: the judge decides
+# sentences of fewer terms (a SQuAD refusal run passed that sentence lexically).
+LEXICAL_MIN_TERMS = 2
 
 
 class SupportJudge(Protocol):
@@ -148,6 +151,8 @@ def _quoted(claim: str, claim_terms: set[str], passage: str, analyzer: TermAnaly
     "not" elsewhere in the passage says nothing about the sentence quoted (on
     the demo guide, whose passages nearly all hold a negation word, comparing
     with the whole passage sent every quoted sentence to the judge)."""
+    if len(claim_terms) < LEXICAL_MIN_TERMS:
+        return False
     parts = [passage[a:b] for a, b in passage_sentences(passage)] + [passage]
     return any(
         term_coverage(claim_terms, analyzer.terms(part)) >= LEXICAL_FULL

@@ -322,3 +322,11 @@ def test_each_marker_is_checked_and_a_wrong_one_is_re_cited() -> None:
         (False, (1,), "judge"),
     ]
     assert judge.asked.count(texts[0]) == 2  # the cited passage, judged once per sentence
+
+
+def test_a_sentence_of_one_term_is_never_settled_lexically() -> None:
+    analyzer = TermAnalyzer(TokenizerSettings())
+    passage = "This passage says the glacier is the largest in the Alps."
+    judge = FixedJudge(0.1)
+    assert support_score("The passage.", [passage], judge, analyzer) == (0.1, "judge")
+    assert support_score("The glacier is the largest.", [passage], judge, analyzer)[1] == "lexical"
