@@ -24,9 +24,10 @@ from bench.common import table, write_results
 from eval.qa_data import QADataset, load_qa_dataset, write_beir_corpus
 from eval.sampling import spread
 from ingest.run import Options, run_ingest
-from rag.answer.build import LazyLLM, make_answerer
+from rag.answer.build import make_answerer
 from rag.embedding import Embedder, make_embedder
-from rag.generation.local import LocalLLM
+from rag.llm.lazy import LazyLLM
+from rag.llm.local import LocalLLM
 from rag.retrieval.open import open_retriever
 from rag.settings import Settings, build_settings
 
@@ -102,7 +103,7 @@ def _measure(
     llm = LazyLLM(settings)
     first, total, tokens, prompt_s, gen_s = [], [], [], [], []
     answered = gated = 0
-    with open_retriever(settings, embedder) as retriever:
+    with open_retriever(settings, embedder, llm) as retriever:
         answerer = make_answerer(settings, retriever, embedder, llm)
         answerer.answer(questions[0])  # warm-up: loads the model
         clock, cpu = time.perf_counter(), time.process_time()

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.index.snapshot import Snapshot
+from rag.index.store import Store
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,12 @@ def load_queries(folder: Path, split: str) -> BeirQueries:
     return BeirQueries(texts, qrels)
 
 
-def beir_ids_by_position(snapshot: Snapshot) -> list[str]:
+def beir_ids_by_position(store: Store) -> list[str]:
     """The BEIR document id of every chunk position (chunks of non-BEIR docs map to '')."""
     ids = {
-        row["doc_id"]: json.loads(row["metadata"]).get("beir_id", "")
-        for row in snapshot.store.documents()
+        row["doc_id"]: json.loads(row["metadata"]).get("beir_id", "") for row in store.documents()
     }
-    return [ids[doc_id] for doc_id in snapshot.store.doc_ids_by_position()]
+    return [ids[doc_id] for doc_id in store.doc_ids_by_position()]
 
 
 def document_ranking(positions: Sequence[int], beir_ids: Sequence[str]) -> list[str]:

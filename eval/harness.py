@@ -17,14 +17,12 @@ NOT_CONFIG = ("out", "limit", "resume", "no_progress", "suite", "command", "inde
 def run_suite(
     suite: str, options: dict[str, Any], settings: Settings, out: Path, progress: bool
 ) -> Path:
-    from rag.cli.eval_cmd import settings_record
-
     @cache
     def embedder() -> Embedder:
         return make_embedder(settings.embedding)
 
     config = {k: _plain(v) for k, v in options.items() if k not in NOT_CONFIG}
-    config["settings"] = settings_record(settings)
+    config["settings"] = settings.record()
     if suite == "retrieval":
         return _retrieval(options, config, settings, embedder, out, progress)
     if suite == "judge":

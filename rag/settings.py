@@ -398,6 +398,16 @@ class Settings(BaseSettings):
                 data[group] = values
         return build_settings(data, use_env=False)
 
+    def record(self) -> dict[str, Any]:
+        """The settings as recorded in a report: secrets and machine paths left out."""
+        data = self.model_dump(mode="json", exclude={"index_dir", "service"})
+        data["eval"].pop("cache_dir", None)
+        for group in data.values():
+            if isinstance(group, dict):
+                for key in [k for k in group if "key" in k or "password" in k]:
+                    group[key] = "***" if group[key] else None
+        return data
+
 
 def build_settings(data: dict[str, Any] | None = None, *, use_env: bool = True) -> Settings:
     """Settings from `data` over environment variables over defaults."""

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from rag.embedding import Embedder, make_embedder
-from rag.generation.model_file import packaged_model_path
+from rag.llm.model_file import packaged_model_path
 from rag.settings import EmbeddingSettings
 from tests.service_helpers import free_port
 

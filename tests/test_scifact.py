@@ -25,7 +25,7 @@ def test_test_queries_find_a_relevant_abstract_in_the_top_10(
     snapshot = open_current(scifact_index)
     try:
         assert snapshot.store.counts()["documents"] == 5183
-        beir_ids = beir_ids_by_position(snapshot)
+        beir_ids = beir_ids_by_position(snapshot.store)
         retrievers = {
             "bm25": SparseRetriever(snapshot, TokenizerSettings()),
             "dense": DenseRetriever(snapshot, real_embedder),

@@ -13,12 +13,10 @@ from eval.corpus_index import cached_index, qa_corpus
 from eval.qa_data import QADataset
 from eval.run_dir import file_sha256
 from rag.answer.answerer import Answerer
-from rag.answer.build import LazyLLM, make_answerer
+from rag.answer.build import make_answerer
 from rag.embedding import Embedder
-from rag.index.manifest import QUERY_FIELDS
-from rag.index.snapshot import open_current
-from rag.retrieval.hybrid import HybridRetriever
-from rag.retrieval.rerank import make_reranker
+from rag.llm.lazy import LazyLLM
+from rag.retrieval.open import open_retriever
 from rag.settings import Settings
 
 
@@ -44,20 +42,15 @@ def open_bench(
     if index is None:
         corpus, sha = qa_corpus(dataset.name, dataset.corpus, settings)
         index = cached_index(dataset.name, corpus, sha, settings, embedder, progress)
-    snapshot = open_current(index)
     llm = LazyLLM(settings)
     try:
-        snapshot.manifest.check(settings, QUERY_FIELDS)
-        retriever = HybridRetriever(
-            snapshot, embedder(), settings.tokenizer, settings.retrieval, make_reranker(settings)
-        )
-        doc_ids = {
-            _beir_id(row["metadata"]): str(row["doc_id"]) for row in snapshot.store.documents()
-        }
-        yield Bench(make_answerer(settings, retriever, embedder(), llm), llm, doc_ids)
+        with open_retriever(settings, embedder(), llm, index) as retriever:
+            doc_ids = {
+                _beir_id(row["metadata"]): str(row["doc_id"]) for row in retriever.store.documents()
+            }
+            yield Bench(make_answerer(settings, retriever, embedder(), llm), llm, doc_ids)
     finally:
         llm.close()
-        snapshot.close()
 
 
 def _beir_id(metadata: Any) -> str:

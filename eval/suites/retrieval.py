@@ -26,10 +26,11 @@ from eval.sampling import spread
 from eval.tables import markdown_table, percentiles
 from rag.embedding import Embedder
 from rag.errors import ConfigError
-from rag.index.manifest import QUERY_FIELDS
-from rag.index.snapshot import open_current
+from rag.index.generations import current_generation
+from rag.llm.lazy import LazyLLM
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.open import open_queryable
 from rag.retrieval.rerank import make_reranker
 from rag.settings import Settings
 
@@ -69,22 +70,18 @@ def run_retrieval(
     ids = spread(sorted(queries.texts), str, run.limit)
     depth = settings.eval.depth
     settings = settings.with_changes(retrieval={"candidates": max(depth, 100)})
-    snapshot = open_current(index)
+    llm = LazyLLM(settings)
+    plain = open_queryable(current_generation(index), settings, embedder())
     try:
-        snapshot.manifest.check(settings, QUERY_FIELDS)
-        beir_ids = beir_ids_by_position(snapshot)
+        beir_ids = beir_ids_by_position(plain.store)
         if not set(beir_ids) & {d for q in ids for d in queries.qrels[q]}:
             raise ConfigError(f"{index} holds none of the judged documents of {run.dataset}")
-        model = embedder()
-        plain = HybridRetriever(snapshot, model, settings.tokenizer, settings.retrieval)
         modes: dict[str, tuple[HybridRetriever, FusionMode]] = {
             m.value: (plain, m) for m in FusionMode
         }
-        reranker = make_reranker(settings)
+        reranker = make_reranker(settings, llm)
         if reranker is not None:
-            reranked = HybridRetriever(
-                snapshot, model, settings.tokenizer, settings.retrieval, reranker
-            )
+            reranked = plain.with_reranker(reranker)
             mode = FusionMode(settings.retrieval.mode)
             modes[f"{mode.value}+{settings.retrieval.reranker}"] = (reranked, mode)
         todo = [(q, m) for q in ids for m in modes if not out.done(f"{q}|{m}")]
@@ -96,7 +93,8 @@ def run_retrieval(
             ranking = document_ranking([h.position for h in hits], beir_ids)
             out.add(f"{query_id}|{name}", _scores(query_id, name, ranking, queries.qrels, ms))
     finally:
-        snapshot.close()
+        plain.close()
+        llm.close()
     return summarize(out.items(), hashes["corpus.jsonl"], list(modes))
 
 

@@ -25,7 +25,7 @@ from rag.index.terms import TermAnalyzer
 from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever, Retrieved
-from rag.retrieval.passages import Passage, load_passages
+from rag.retrieval.passages import Passage
 from rag.retrieval.rewrite import QueryTransform
 from rag.settings import AnswerSettings
 
@@ -98,7 +98,7 @@ class Answerer:
             question, self._settings.passages, mode, filters, self._transform
         )
         hits = outcome.hits
-        passages = load_passages(self._retriever.snapshot.store, [h.position for h in hits])
+        passages = self._retriever.passages([h.position for h in hits])
         clock["retrieve"] = _ms(started)
         result = Answer(
             question,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from rag.answer.answerer import Answerer
 from rag.answer.evidence import EvidenceSelector
 from rag.answer.generators import ExtractiveGenerator, Generator, LocalGenerator
@@ -11,36 +9,10 @@ from rag.answer.remote import FallbackGenerator, OpenAIGenerator
 from rag.answer.transforms import make_transform
 from rag.answer.verify import LLMSupportJudge
 from rag.embedding import Embedder
-from rag.generation.local import LocalLLM
-from rag.generation.openai_chat import OpenAIChatModel
 from rag.index.terms import TermAnalyzer
+from rag.llm.lazy import LazyLLM
 from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings
-
-
-class LazyLLM:
-    """The local model, loaded on first use: an extractive answer whose sentences
-    are quotations never needs it. `tasks` is the model for the judge,
-    condensing and query transforms: the local one, or with `llm.backend =
-    "openai"` the OpenAI-compatible server, and then the local model is never
-    loaded unless it also answers."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-
-    @cached_property
-    def model(self) -> LocalLLM:
-        return LocalLLM(self._settings.llm)
-
-    @cached_property
-    def tasks(self) -> LocalLLM | OpenAIChatModel:
-        if self._settings.llm.backend == "openai":
-            return OpenAIChatModel(self._settings.openai)
-        return self.model
-
-    def close(self) -> None:
-        if "model" in self.__dict__:
-            self.model.close()
 
 
 class LazyJudge:

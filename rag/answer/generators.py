@@ -13,8 +13,8 @@ from rag.answer.grammar import answer_grammar
 from rag.answer.prompt import REFUSAL, answer_messages
 from rag.embedding import Embedder
 from rag.errors import GeneratorFailedError, RagError
-from rag.generation.local import LocalLLM
-from rag.generation.markup import as_data
+from rag.llm.local import LocalLLM
+from rag.llm.markup import as_data
 from rag.retrieval.passages import Passage
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.generation.local import Message
-from rag.generation.markup import as_data
+from rag.llm.base import Message
+from rag.llm.markup import as_data
 from rag.retrieval.passages import Passage
 
 REFUSAL = "I don't know"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from rag.generation.local import Message
+from rag.llm.base import Message
 from rag.retrieval.rewrite import QueryTransform, Unchanged
 
 MAX_VARIANTS = 3

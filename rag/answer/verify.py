@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rag.answer.citations import CitedSentence
-from rag.generation.local import Message
-from rag.generation.markup import as_data
 from rag.index.terms import TermAnalyzer
+from rag.llm.base import YesNoModel
+from rag.llm.markup import as_data
 from rag.retrieval.passages import Passage
 
 SUPPORT_SYSTEM = (
@@ -41,10 +41,6 @@ class SupportJudge(Protocol):
     def support(self, claim: str, passage: str) -> float:
         """Probability that the passage supports the claim."""
         ...
-
-
-class YesNoModel(Protocol):
-    def yes_probability(self, messages: Sequence[Message]) -> float: ...
 
 
 class LLMSupportJudge:

@@ -8,10 +8,12 @@ import sys
 from typing import Any
 
 from rag.answer.answerer import Answer, Answerer
-from rag.answer.build import LazyLLM, make_answerer
+from rag.answer.build import make_answerer
 from rag.answer.serialize import answer_data
 from rag.cli import exit_codes
+from rag.cli.options import add_common
 from rag.embedding import make_embedder
+from rag.llm.lazy import LazyLLM
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.open import open_retriever
 from rag.settings import load_settings
@@ -29,8 +31,6 @@ DRAFT_END = "--- checked against the passages:"
 
 
 def add_ask_parser(commands: Any) -> None:
-    from rag.cli.main import add_common
-
     parser = commands.add_parser(
         "ask",
         help="answer a question with citations",
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     embedder = make_embedder(settings.embedding)
     llm = LazyLLM(settings)
     live = not args.json and (sys.stdout.isatty() if args.stream is None else args.stream)
-    with open_retriever(settings, embedder) as retriever:
+    with open_retriever(settings, embedder, llm) as retriever:
         answerer = make_answerer(settings, retriever, embedder, llm)
         answer = _ask(answerer, args.question, mode, live)
     llm.close()

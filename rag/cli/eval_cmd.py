@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.cli import exit_codes
+from rag.cli.options import add_common
 from rag.errors import ConfigError
-from rag.settings import Settings, load_settings
+from rag.settings import load_settings
 
 HELP = """Measure retrieval and answers on public benchmarks; compare two runs.
 
@@ -30,8 +31,6 @@ SUITES = ("retrieval", "answers", "refusal", "judge")
 
 
 def add_eval_parser(commands: Any) -> None:
-    from rag.cli.main import add_common
-
     parser = commands.add_parser(
         "eval",
         help="benchmark suites",
@@ -107,17 +106,6 @@ def run_compare(args: argparse.Namespace) -> int:
 
     print(compare_runs(args.runs[0], args.runs[1], args.metric))
     return exit_codes.OK
-
-
-def settings_record(settings: Settings) -> dict[str, Any]:
-    """The settings as recorded in a report: secrets and machine paths left out."""
-    data = settings.model_dump(mode="json", exclude={"index_dir", "service"})
-    data["eval"].pop("cache_dir", None)
-    for group in data.values():
-        if isinstance(group, dict):
-            for key in [k for k in group if "key" in k or "password" in k]:
-                group[key] = "***" if group[key] else None
-    return data
 
 
 def _stamp() -> str:

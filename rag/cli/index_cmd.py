@@ -8,14 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from rag.cli import exit_codes
+from rag.cli.options import add_common
 from rag.index.generations import current_generation
 from rag.index.snapshot import open_current
 from rag.settings import load_settings
 
 
 def add_index_parser(commands: Any) -> None:
-    from rag.cli.main import add_common
-
     parser = commands.add_parser(
         "index", help="inspect or edit an index", description="Inspect or edit an index."
     )

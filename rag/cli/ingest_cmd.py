@@ -9,6 +9,7 @@ from typing import Any
 
 from ingest.run import Options, run_ingest
 from rag.cli import exit_codes
+from rag.cli.options import add_common
 from rag.embedding import make_embedder
 from rag.settings import load_settings
 
@@ -27,8 +28,6 @@ examples:
 
 
 def add_ingest_parser(commands: Any) -> None:
-    from rag.cli.main import add_common
-
     parser = commands.add_parser(
         "ingest",
         help="build or update an index from files",

@@ -10,7 +10,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from rag.cli import exit_codes
 from rag.cli.ask_cmd import add_ask_parser
@@ -44,20 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_eval_parser(commands)
     add_bench_parser(commands)
     return parser
-
-
-def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--index",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="index folder (default: .rag/index, or RAG_INDEX_DIR)",
-    )
-    parser.add_argument(
-        "--config", type=Path, default=None, metavar="FILE", help="TOML settings file"
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log each phase to stderr")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,11 +7,11 @@ import json
 from typing import Any
 
 from rag.cli import exit_codes
+from rag.cli.options import add_common
 from rag.errors import ConfigError
 from rag.retrieval.filters import Filters
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.open import open_retriever
-from rag.retrieval.passages import load_passages
 from rag.settings import load_settings
 
 HELP = """Search the index from the command line, as POST /v1/search does.
@@ -24,8 +24,6 @@ examples:
 
 
 def add_search_parser(commands: Any) -> None:
-    from rag.cli.main import add_common
-
     parser = commands.add_parser(
         "search",
         help="search the index",
@@ -65,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     )
     with open_retriever(settings) as retriever:
         outcome = retriever.search(args.question, top_k, mode, filters)
-        passages = load_passages(retriever.snapshot.store, [h.position for h in outcome.hits])
+        passages = retriever.passages([h.position for h in outcome.hits])
     rows = [
         {
             "rank": rank,

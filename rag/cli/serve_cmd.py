@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from rag.cli import exit_codes
+from rag.cli.options import add_common
 from rag.settings import Settings, load_settings
 
 HELP = """Serve the HTTP API (OpenAPI docs at /docs).
@@ -24,8 +25,6 @@ examples:
 
 
 def add_serve_parser(commands: Any) -> None:
-    from rag.cli.main import add_common
-
     parser = commands.add_parser(
         "serve",
         help="serve the HTTP API",

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rag.embedding import Embedder
 from rag.index.snapshot import Snapshot
+from rag.index.store import Store
 from rag.retrieval.dense import DenseRetriever
 from rag.retrieval.filters import Filters, allowed_positions
 from rag.retrieval.fusion import Fused, FusionMode, minmax_fusion, reciprocal_rank_fusion
 from rag.retrieval.hits import Hit
+from rag.retrieval.passages import Passage, load_passages
 from rag.retrieval.rerank import Reranker
 from rag.retrieval.rewrite import QueryTransform, Unchanged
 from rag.retrieval.sparse import SparseRetriever
@@ -57,6 +60,24 @@ class HybridRetriever:
         self._settings = settings
         self._reranker = reranker
         self._transform = transform or Unchanged()
+
+    @property
+    def store(self) -> Store:
+        """The chunk and document store of this retriever's generation."""
+        return self.snapshot.store
+
+    def passages(self, positions: Sequence[int]) -> list[Passage]:
+        """The stored passages at `positions`, in that order."""
+        return load_passages(self.snapshot.store, positions)
+
+    def with_reranker(self, reranker: Reranker) -> HybridRetriever:
+        """A retriever over the same open generation that reranks with `reranker`."""
+        twin = copy.copy(self)
+        twin._reranker = reranker
+        return twin
+
+    def close(self) -> None:
+        self.snapshot.close()
 
     def search(
         self,

@@ -15,9 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from rag import __version__
-from rag.answer.build import LazyLLM
 from rag.embedding import Embedder, make_embedder
 from rag.index.snapshot import ShardOpener, local_shards
+from rag.llm.lazy import LazyLLM
 from rag.retrieval.rerank import make_reranker
 from rag.service import errors, page
 from rag.service.holder import IndexHolder
@@ -46,10 +46,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         model = await run_in_threadpool(embedder, settings)
-        reranker = await run_in_threadpool(make_reranker, settings)
+        llm = LazyLLM(settings)
+        reranker = await run_in_threadpool(make_reranker, settings, llm)
         holder = IndexHolder(settings, model, reranker, shards)
         app.state.embedder = model
-        app.state.llm = LazyLLM(settings)
+        app.state.llm = llm
         await run_in_threadpool(holder.try_reload)
         holder.watch()
         app.state.holder = holder

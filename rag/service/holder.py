@@ -13,30 +13,17 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from pathlib import Path
 
 from rag.embedding import Embedder
 from rag.errors import IndexNotFoundError, RagError
 from rag.index.generations import current_generation, has_index
-from rag.index.manifest import QUERY_FIELDS
-from rag.index.snapshot import ShardOpener, Snapshot, local_shards, open_generation
+from rag.index.snapshot import ShardOpener, local_shards
 from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.open import open_checked, open_queryable
 from rag.retrieval.rerank import Reranker
 from rag.settings import Settings
 
 log = logging.getLogger("rag.service")
-
-
-def open_checked(folder: Path, settings: Settings, shards: ShardOpener = local_shards) -> Snapshot:
-    """A generation opened completely and checked against the query settings;
-    its shards are searched here, or where `shards` opens them."""
-    snapshot = open_generation(folder, shards)
-    try:
-        snapshot.manifest.check(settings, QUERY_FIELDS)
-    except RagError:
-        snapshot.close()
-        raise
-    return snapshot
 
 
 def check_startable(settings: Settings) -> None:
@@ -102,7 +89,7 @@ class IndexHolder:
             live.users -= 1
             close = live.retired and live.users == 0
         if close:
-            live.retriever.snapshot.close()
+            live.retriever.close()
 
     def reload(self) -> bool:
         """Open the generation CURRENT names if it is not the live one; True if swapped.
@@ -126,16 +113,11 @@ class IndexHolder:
         live = self._live
         if live is not None and live.retriever.snapshot.folder == folder:
             return False
-        snapshot = open_checked(folder, self._settings, self._shards)
-        retriever = HybridRetriever(
-            snapshot,
-            self._embedder,
-            self._settings.tokenizer,
-            self._settings.retrieval,
-            self._reranker,
+        retriever = open_queryable(
+            folder, self._settings, self._embedder, self._reranker, self._shards
         )
         self._publish(Live(retriever))
-        log.info("serving index generation %d from %s", snapshot.generation, folder)
+        log.info("serving index generation %d from %s", retriever.snapshot.generation, folder)
         return True
 
     def _publish(self, new: Live) -> None:
@@ -145,7 +127,7 @@ class IndexHolder:
             if old is not None:
                 old.retired = True
         if close and old is not None:
-            old.retriever.snapshot.close()
+            old.retriever.close()
 
     def try_reload(self) -> None:
         with suppress(RagError):  # logged and kept in `last_error` by reload
@@ -173,4 +155,4 @@ class IndexHolder:
         if live is not None:
             live.retired = True
             if live.users == 0:
-                live.retriever.snapshot.close()
+                live.retriever.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.answerer import NOT_FOUND, Answerer
-from rag.answer.build import LazyLLM, make_answerer
+from rag.answer.build import make_answerer
 from rag.answer.citations import markers_in
 from rag.answer.generators import ExtractiveGenerator
 from rag.answer.serialize import answer_data
@@ -19,6 +19,7 @@ from rag.documents import PageSpan, page_range
 from rag.embedding import Embedder
 from rag.index.snapshot import Snapshot, open_current
 from rag.index.terms import TermAnalyzer
+from rag.llm.lazy import LazyLLM
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import Passage
 from rag.settings import AnswerSettings, RetrievalSettings, TokenizerSettings, build_settings

@@ -21,14 +21,16 @@ from typing import cast
 import pytest
 
 from rag.answer.answerer import Answer, Answerer
-from rag.answer.build import LazyLLM, make_answerer
+from rag.answer.build import make_answerer
 from rag.answer.generators import ExtractiveGenerator, LocalGenerator
 from rag.answer.remote import FallbackGenerator
 from rag.embedding import Embedder
 from rag.errors import GeneratorFailedError
-from rag.generation.local import LocalLLM, Message
 from rag.index.snapshot import open_current
 from rag.index.terms import TermAnalyzer
+from rag.llm.base import Message
+from rag.llm.lazy import LazyLLM
+from rag.llm.local import LocalLLM
 from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import (
     AnswerSettings,

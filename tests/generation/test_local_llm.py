@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from rag.embedding import Embedder
-from rag.generation.judge import LLMJudgeReranker
-from rag.generation.local import LocalLLM
-from rag.generation.model_file import SHA256, packaged_model_path, verify
 from rag.index.snapshot import open_current
+from rag.llm.local import LocalLLM
+from rag.llm.model_file import SHA256, packaged_model_path, verify
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
+from rag.retrieval.rerank import LLMJudgeReranker
 from rag.settings import LLMSettings, RetrievalSettings, TokenizerSettings
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def test_packaged_model_is_the_published_file() -> None:
 
 
 def test_judge_prefers_the_passage_that_answers(llm: LocalLLM) -> None:
-    judge = LLMJudgeReranker(llm)
+    judge = LLMJudgeReranker(lambda: llm)
     question = "What causes ocean tides?"
     relevant = "Ocean tides are caused mainly by the gravitational pull of the Moon."
     unrelated = "Yeast ferments sugars and releases carbon dioxide, which makes dough rise."
@@ -54,7 +54,7 @@ def test_llm_reranker_in_hybrid_search(
             real_embedder,
             TokenizerSettings(),
             RetrievalSettings(),
-            LLMJudgeReranker(llm, candidates=3),
+            LLMJudgeReranker(lambda: llm, candidates=3),
         )
         outcome = hybrid.search(
             "Which insects dance to share where flowers are?", 5, FusionMode.RRF

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError
-from rag.generation import model_file
+from rag.llm import model_file
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from rag.answer.answerer import Answer
-from rag.answer.build import LazyLLM, make_answerer
+from rag.answer.build import make_answerer
 from rag.embedding import Embedder
 from rag.index.snapshot import open_current
+from rag.llm.lazy import LazyLLM
 from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings, build_settings
 from tests.service_helpers import free_port

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from rag.generation.openai_chat import yes_share
+from rag.llm.openai_chat import yes_share
 
 
 def reply(top: list[tuple[str, float]], content: str = "") -> dict[str, object]:

@@ -15,9 +15,9 @@ from rag.answer.citations import markers_in
 from rag.answer.generators import ExtractiveGenerator
 from rag.answer.prompt import answer_messages
 from rag.embedding import Embedder
-from rag.generation.markup import as_data
-from rag.generation.model_file import packaged_model_path
 from rag.index.snapshot import Snapshot, open_current
+from rag.llm.markup import as_data
+from rag.llm.model_file import packaged_model_path
 from rag.retrieval.passages import Passage
 from rag.settings import build_settings
 from tests.conftest import write_facts

@@ -7,8 +7,9 @@ import pytest
 
 from rag.answer.transforms import Hyde, MultiQuery, condense
 from rag.embedding import Embedder
-from rag.generation.local import LocalLLM, Message
 from rag.index.snapshot import open_current
+from rag.llm.base import Message
+from rag.llm.local import LocalLLM
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages

@@ -119,12 +119,12 @@ def test_unexpected_error_is_a_generic_500_with_a_logged_id(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from rag.service.routes import search as search_route
+    from rag.retrieval.hybrid import HybridRetriever
 
     def broken(*_: object) -> None:
         raise RuntimeError("disk on fire at /secret/path")
 
-    monkeypatch.setattr(search_route, "load_passages", broken)
+    monkeypatch.setattr(HybridRetriever, "passages", broken)
     with (
         caplog.at_level(logging.ERROR, logger="rag.service"),
         running_service(make_settings(facts_index), real_embedder) as client,

@@ -112,7 +112,7 @@ def test_keys_never_reach_a_log_or_a_response(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from rag.service.routes import search as search_route
+    from rag.retrieval.hybrid import HybridRetriever
 
     seen: list[str] = []
     with (
@@ -126,7 +126,7 @@ def test_keys_never_reach_a_log_or_a_response(
         headers = {"Authorization": f"Bearer {ADMIN}"}
         bad = client.post("/v1/search", json={"question": "x", "top_k": 0}, headers=headers)
         big = client.post("/v1/search", json={"question": "x" * 4000}, headers=headers)
-        monkeypatch.setattr(search_route, "load_passages", _broken)
+        monkeypatch.setattr(HybridRetriever, "passages", _broken)
         broken = client.post("/v1/search", json={"question": "tides"}, headers=headers)
         seen += [r.text for r in (bad, big, broken)]
     assert (bad.status_code, big.status_code, broken.status_code) == (422, 413, 500)

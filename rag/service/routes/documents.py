@@ -35,7 +35,7 @@ def list_documents(
 ) -> DocumentList:
     """Indexed documents, in source order."""
     with holder.acquire() as live:
-        rows = live.retriever.snapshot.store.document_summaries()
+        rows = live.retriever.store.document_summaries()
         generation = live.generation
     page = rows[offset : offset + limit]
     return DocumentList(
@@ -58,7 +58,7 @@ def list_documents(
 def get_document(doc_id: str, holder: HolderDep, _: UserDep) -> DocumentDetail:
     """One document's metadata and its chunks."""
     with holder.acquire() as live:
-        store = live.retriever.snapshot.store
+        store = live.retriever.store
         row = store.document_heads([doc_id]).get(doc_id)
         chunks = store.chunks_of(doc_id) if row else []
     if row is None:
@@ -98,7 +98,7 @@ async def delete_document(
     from ingest.remove import remove_documents
 
     with holder.acquire() as live:
-        known = live.retriever.snapshot.store.document_heads([doc_id])
+        known = live.retriever.store.document_heads([doc_id])
     if not known:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id!r}")
     removed = await run_in_threadpool(remove_documents, settings, [doc_id])

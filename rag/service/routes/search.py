@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from rag.errors import ConfigError
 from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import Retrieved
-from rag.retrieval.passages import Passage, load_passages
+from rag.retrieval.passages import Passage
 from rag.service.deps import HolderDep, MetricsDep, SettingsDep, UserDep
 from rag.service.schemas import (
     BAD_BODY,
@@ -40,7 +40,7 @@ def search(
     filters = body.filters.to_filters()
     with holder.acquire() as live:
         outcome = live.retriever.search(body.question, top_k, mode, filters)
-        passages = load_passages(live.retriever.snapshot.store, [h.position for h in outcome.hits])
+        passages = live.retriever.passages([h.position for h in outcome.hits])
         generation = live.generation
     for stage, ms in outcome.timings_ms.items():
         metrics.stages.labels(stage).observe(ms / 1000)

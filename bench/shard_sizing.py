@@ -1,7 +1,7 @@
 """Bytes per vector and recall@10 of the FAISS index types a shard could use,
 for the sizing arithmetic of `docs/distributed.md`.
 
-    python -m rag.distributed.sizing --vectors 200000 --queries 500
+    python -m bench.shard_sizing --vectors 200000 --queries 500
 
 Synthetic clustered unit vectors (`bench.synthetic.clustered_vectors`, as
 `rag bench dense` uses), 384 dimensions as MiniLM's; recall@10 against exact

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from rag.errors import GeneratorFailedError
-from rag.generation.local import Message
+from rag.llm.base import Message
 from rag.settings import OpenAISettings
 
 YES = ("yes", "Yes", "YES")

@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 
 from rag.errors import ConfigError
-from rag.generation.model_file import packaged_model_path
+from rag.llm.base import Message
+from rag.llm.model_file import packaged_model_path
 from rag.settings import LLMSettings
-
-Message = dict[str, str]
 
 
 @dataclass
