@@ -143,7 +143,7 @@ def _load(base: str, questions: list[str], n_clients: int) -> tuple[list[float],
 
 
 def _in_process(index: Path, size: int, questions: list[str]) -> dict[str, Any]:
-    from rag.retrieval.fusion import FusionMode
+    from rag.modes import FusionMode
     from rag.retrieval.open import open_retriever
 
     with open_retriever(_settings(index)) as retriever:

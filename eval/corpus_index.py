@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from eval.qa_data import CorpusRecord, write_beir_corpus
-from eval.run_dir import file_sha256
 from ingest.run import Options, run_ingest
 from rag.embedding import Embedder
+from rag.hashing import file_sha256
 from rag.index import generations
 from rag.index.manifest import settings_fields
 from rag.settings import Settings

@@ -13,7 +13,6 @@ different configuration, naming the keys that differ.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import subprocess
@@ -119,14 +118,6 @@ def _flat(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[prefix + key] = value
     return flat
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def versions() -> dict[str, str | None]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.documents import Document
+from rag.hashing import file_sha256
 from rag.index.store import FileRecord, Row
 
 
@@ -28,11 +28,7 @@ class Previous:
 
 def file_record(path: Path) -> FileRecord:
     stat = path.stat()
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return FileRecord(str(path), stat.st_size, stat.st_mtime_ns, digest.hexdigest())
+    return FileRecord(str(path), stat.st_size, stat.st_mtime_ns, file_sha256(path))
 
 
 def same_stat(path: Path, record: FileRecord | None) -> bool:

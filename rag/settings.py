@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
+from rag.modes import FusionMode, GeneratorKind, QueryTransformKind, RerankerKind
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_INDEX_DIR = Path(".rag/index")
@@ -123,15 +124,15 @@ class DenseSettings(_Group):
 
 
 class RetrievalSettings(_Group):
-    mode: str = Field("rrf", pattern="^(rrf|minmax|dense|sparse)$")
+    mode: FusionMode = FusionMode.RRF
     top_k: int = Field(10, ge=1, le=100)
     max_top_k: int = Field(100, ge=1, le=1000)
     candidates: int = Field(100, ge=1, le=2000, description="Hits each retriever passes to fusion.")
     rrf_k: float = Field(60.0, ge=0, description="RRF constant on 1-based ranks.")
     dense_weight: float = Field(1.0, ge=0)
     sparse_weight: float = Field(1.0, ge=0)
-    reranker: str = Field(
-        "none", pattern="^(none|cross-encoder|llm)$", description="Reranking stage; off by default."
+    reranker: RerankerKind = Field(
+        RerankerKind.NONE, description="Reranking stage; off by default."
     )
     cross_encoder: str | None = Field(None, description="CrossEncoder model name or path.")
     rerank_candidates: int = Field(
@@ -174,9 +175,8 @@ class LLMSettings(_Group):
 
 
 class AnswerSettings(_Group):
-    generator: str = Field(
-        "local",
-        pattern="^(local|openai|extractive)$",
+    generator: GeneratorKind = Field(
+        GeneratorKind.LOCAL,
         description="local LLM, an OpenAI-compatible server, or extractive (no LLM).",
     )
     passages: int = Field(
@@ -212,8 +212,8 @@ class AnswerSettings(_Group):
         0.35, ge=0, le=1, description="A sentence is supported when its judge score reaches this."
     )
     drop_unsupported: bool = Field(False, description="Drop unsupported sentences (else flag).")
-    query_transform: str = Field(
-        "none", pattern="^(none|multi-query|hyde)$", description="LLM query rewriting."
+    query_transform: QueryTransformKind = Field(
+        QueryTransformKind.NONE, description="LLM query rewriting."
     )
     max_tokens: int = Field(200, ge=16, le=2048)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rag.embedding import Embedder
 from rag.index.snapshot import open_current
-from rag.retrieval.fusion import FusionMode
+from rag.modes import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import build_settings
 

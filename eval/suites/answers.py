@@ -32,7 +32,6 @@ from rag.answer.build import LazyJudge
 from rag.embedding import Embedder
 from rag.errors import ConfigError
 from rag.index.terms import TermAnalyzer
-from rag.retrieval.fusion import FusionMode
 from rag.settings import Settings
 
 ALL = ("gold_retrieved", "refused", "f1", "exact_match", "contains")
@@ -183,7 +182,7 @@ def main(
     config["judge_claims"] = str(claims) if judge_limit else None
     run_dir = RunDir(out, "answers", config, options["resume"])
     items = spread(dataset.items, lambda i: i.id, options["limit"], options.get("offset") or 0)
-    mode = FusionMode(settings.retrieval.mode)
+    mode = settings.retrieval.mode
     with open_bench(dataset, settings, embedder, options.get("index"), progress) as bench:
         judge_summary = None
         if judge_limit:

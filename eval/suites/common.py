@@ -11,10 +11,10 @@ from typing import Any
 
 from eval.corpus_index import cached_index, qa_corpus
 from eval.qa_data import QADataset
-from eval.run_dir import file_sha256
 from rag.answer.answerer import Answerer
 from rag.answer.build import make_answerer
 from rag.embedding import Embedder
+from rag.hashing import file_sha256
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.open import open_retriever
 from rag.settings import Settings

@@ -17,10 +17,11 @@ from tqdm import tqdm
 
 from eval.answer_metrics import roc_auc
 from eval.claims import ClaimPair, load_claim_pairs
-from eval.run_dir import RunDir, file_sha256
+from eval.run_dir import RunDir
 from eval.tables import markdown_table
 from rag.answer.build import LazyJudge
 from rag.answer.verify import SupportJudge, support_score
+from rag.hashing import file_sha256
 from rag.index.terms import TermAnalyzer
 from rag.llm.lazy import LazyLLM
 from rag.settings import Settings

@@ -30,7 +30,6 @@ from eval.tables import markdown_table
 from rag.answer.answerer import best_relevance
 from rag.embedding import Embedder
 from rag.retrieval.filters import Filters
-from rag.retrieval.fusion import FusionMode
 from rag.settings import Settings
 
 CASES = ("answerable", "removed")
@@ -76,7 +75,7 @@ def main(
     chosen = settings.answer.min_relevance
     open_gate = settings.with_changes(answer={"min_relevance": -1.0})
     items = spread(dataset.items, lambda i: i.id, options["limit"], options.get("offset") or 0)
-    mode = FusionMode(settings.retrieval.mode)
+    mode = settings.retrieval.mode
     with open_bench(dataset, open_gate, embedder, options.get("index"), progress) as bench:
         todo = [(i, c) for i in items for c in CASES if not run_dir.done(f"{c}|{i.id}")]
         for item, case in tqdm(todo, desc="questions x cases", disable=not progress):

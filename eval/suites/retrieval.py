@@ -21,14 +21,15 @@ from eval.beir import beir_ids_by_position, document_ranking, load_queries
 from eval.corpus_index import cached_index
 from eval.metrics import mrr_at_k, ndcg_at_k, recall_at_k
 from eval.references import published_for
-from eval.run_dir import RunDir, file_sha256
+from eval.run_dir import RunDir
 from eval.sampling import spread
 from eval.tables import markdown_table, percentiles
 from rag.embedding import Embedder
 from rag.errors import ConfigError
+from rag.hashing import file_sha256
 from rag.index.generations import current_generation
 from rag.llm.lazy import LazyLLM
-from rag.retrieval.fusion import FusionMode
+from rag.modes import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.open import open_queryable
 from rag.retrieval.rerank import make_reranker
@@ -82,7 +83,7 @@ def run_retrieval(
         reranker = make_reranker(settings, llm)
         if reranker is not None:
             reranked = plain.with_reranker(reranker)
-            mode = FusionMode(settings.retrieval.mode)
+            mode = settings.retrieval.mode
             modes[f"{mode.value}+{settings.retrieval.reranker}"] = (reranked, mode)
         todo = [(q, m) for q in ids for m in modes if not out.done(f"{q}|{m}")]
         for query_id, name in tqdm(todo, desc="queries x modes", disable=not run.progress):

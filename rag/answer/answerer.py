@@ -22,8 +22,8 @@ from rag.answer.prompt import is_refusal
 from rag.answer.verify import SupportJudge, Verdict, supporting_span, verify
 from rag.errors import RagError
 from rag.index.terms import TermAnalyzer
+from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever, Retrieved
 from rag.retrieval.passages import Passage
 from rag.retrieval.rewrite import QueryTransform

@@ -11,6 +11,7 @@ from rag.answer.verify import LLMSupportJudge
 from rag.embedding import Embedder
 from rag.index.terms import TermAnalyzer
 from rag.llm.lazy import LazyLLM
+from rag.modes import GeneratorKind, QueryTransformKind
 from rag.retrieval.hybrid import HybridRetriever
 from rag.settings import Settings
 
@@ -25,9 +26,9 @@ class LazyJudge:
 
 def make_generator(settings: Settings, embedder: Embedder, llm: LazyLLM) -> Generator:
     extractive = ExtractiveGenerator(embedder)
-    if settings.answer.generator == "extractive":
+    if settings.answer.generator is GeneratorKind.EXTRACTIVE:
         return extractive
-    if settings.answer.generator == "openai":
+    if settings.answer.generator is GeneratorKind.OPENAI:
         remote = OpenAIGenerator(settings.openai, settings.answer.max_tokens)
         return FallbackGenerator(remote, extractive)
     return FallbackGenerator(
@@ -40,7 +41,7 @@ def make_answerer(
     settings: Settings, retriever: HybridRetriever, embedder: Embedder, llm: LazyLLM
 ) -> Answerer:
     transform = None
-    if settings.answer.query_transform != "none":
+    if settings.answer.query_transform is not QueryTransformKind.NONE:
         transform = make_transform(settings.answer.query_transform, llm.tasks)
     analyzer = TermAnalyzer(settings.tokenizer)
     chars = settings.answer.evidence_chars

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from rag.llm.base import Message
+from rag.modes import QueryTransformKind
 from rag.retrieval.rewrite import QueryTransform, Unchanged
 
 MAX_VARIANTS = 3
@@ -51,10 +52,10 @@ class Hyde:
         return [question, draft] if draft else [question]
 
 
-def make_transform(name: str, llm: ChatModel) -> QueryTransform:
-    if name == "multi-query":
+def make_transform(kind: QueryTransformKind, llm: ChatModel) -> QueryTransform:
+    if kind is QueryTransformKind.MULTI_QUERY:
         return MultiQuery(llm)
-    if name == "hyde":
+    if kind is QueryTransformKind.HYDE:
         return Hyde(llm)
     return Unchanged()
 

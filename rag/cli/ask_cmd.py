@@ -14,7 +14,7 @@ from rag.cli import exit_codes
 from rag.cli.options import add_common
 from rag.embedding import make_embedder
 from rag.llm.lazy import LazyLLM
-from rag.retrieval.fusion import FusionMode
+from rag.modes import FusionMode, GeneratorKind, QueryTransformKind
 from rag.retrieval.open import open_retriever
 from rag.settings import load_settings
 
@@ -41,13 +41,13 @@ def add_ask_parser(commands: Any) -> None:
     add_common(parser)
     parser.add_argument(
         "--generator",
-        choices=["local", "openai", "extractive"],
+        choices=GeneratorKind.choices(),
         help="local LLM (default), OpenAI-compatible server (openai.*), or extractive",
     )
     parser.add_argument("--mode", help="retrieval fusion: rrf (default), minmax, dense, sparse")
     parser.add_argument(
         "--transform",
-        choices=["none", "multi-query", "hyde"],
+        choices=QueryTransformKind.choices(),
         help="LLM query rewriting before retrieval (default none)",
     )
     parser.add_argument("--json", action="store_true", help="print the whole answer as JSON")

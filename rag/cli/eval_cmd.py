@@ -12,6 +12,7 @@ from typing import Any
 from rag.cli import exit_codes
 from rag.cli.options import add_common
 from rag.errors import ConfigError
+from rag.modes import GeneratorKind
 from rag.settings import load_settings
 
 HELP = """Measure retrieval and answers on public benchmarks; compare two runs.
@@ -51,7 +52,7 @@ def add_eval_parser(commands: Any) -> None:
     suites.choices["judge"].add_argument("--split", default="validation", help="claims split")
     for name in ("answers", "refusal"):
         suites.choices[name].add_argument(
-            "--generator", choices=["local", "openai", "extractive"], help="answer backend"
+            "--generator", choices=GeneratorKind.choices(), help="answer backend"
         )
         suites.choices[name].add_argument(
             "--offset",

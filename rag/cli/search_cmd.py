@@ -9,8 +9,8 @@ from typing import Any
 from rag.cli import exit_codes
 from rag.cli.options import add_common
 from rag.errors import ConfigError
+from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.retrieval.fusion import FusionMode
 from rag.retrieval.open import open_retriever
 from rag.settings import load_settings
 

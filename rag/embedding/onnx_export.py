@@ -26,6 +26,7 @@ from typing import Any
 from rag.embedding.base import resolve_model
 from rag.embedding.torch_st import load_sentence_transformer
 from rag.errors import ConfigError
+from rag.hashing import file_sha256
 from rag.settings import EmbeddingSettings
 
 log = logging.getLogger("rag.embedding")
@@ -61,16 +62,8 @@ def _cache_key(model: str) -> str:
     location = Path(resolve_model(model))
     if location.is_dir():
         for weights in sorted(location.glob("*.safetensors")) + sorted(location.glob("*.bin")):
-            digest.update(_file_digest(weights))
+            digest.update(bytes.fromhex(file_sha256(weights)))
     return f"{Path(model).name or 'model'}-{digest.hexdigest()[:16]}"
-
-
-def _file_digest(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.digest()
 
 
 def _export(settings: EmbeddingSettings, folder: Path) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rag.errors import ConfigError
+from rag.hashing import file_sha256
 
 PACKAGED_LLM = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 PARTS = 22
@@ -71,11 +72,9 @@ def packaged_model_path(target_dir: Path | None = None) -> Path:
 
 def verify(path: Path, expected: str = SHA256) -> None:
     """Hash a model file; raise unless it matches."""
-    digest = hashlib.sha256()
-    for block in _blocks(path):
-        digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ConfigError(f"{path} has SHA-256 {digest.hexdigest()}, expected {expected}")
+    found = file_sha256(path)
+    if found != expected:
+        raise ConfigError(f"{path} has SHA-256 {found}, expected {expected}")
 
 
 def _blocks(path: Path) -> Iterator[bytes]:

@@ -21,28 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Generic, TypeVar
 
 from rag.errors import ConfigError
 
 K = TypeVar("K", bound=Hashable)
 RRF_K = 60
-
-
-class FusionMode(StrEnum):
-    RRF = "rrf"
-    MINMAX = "minmax"
-    DENSE = "dense"
-    SPARSE = "sparse"
-
-    @classmethod
-    def parse(cls, value: str) -> FusionMode:
-        try:
-            return cls(value)
-        except ValueError:
-            allowed = ", ".join(m.value for m in cls)
-            raise ConfigError(f"unknown fusion mode {value!r}", f"use one of: {allowed}") from None
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from rag.embedding import Embedder
 from rag.index.snapshot import Snapshot
 from rag.index.store import Store
+from rag.modes import FusionMode
 from rag.retrieval.dense import DenseRetriever
 from rag.retrieval.filters import Filters, allowed_positions
-from rag.retrieval.fusion import Fused, FusionMode, minmax_fusion, reciprocal_rank_fusion
+from rag.retrieval.fusion import Fused, minmax_fusion, reciprocal_rank_fusion
 from rag.retrieval.hits import Hit
 from rag.retrieval.passages import Passage, load_passages
 from rag.retrieval.rerank import Reranker

@@ -21,6 +21,7 @@ from rag.errors import ConfigError
 from rag.llm.base import Message, YesNoModel
 from rag.llm.lazy import LazyLLM
 from rag.llm.markup import as_data
+from rag.modes import RerankerKind
 from rag.settings import Settings
 
 RELEVANCE_SYSTEM = (
@@ -80,7 +81,7 @@ class LLMJudgeReranker:
 def make_reranker(settings: Settings, llm: LazyLLM) -> Reranker | None:
     """The configured reranker; the LLM one shares the process's model `llm`."""
     retrieval = settings.retrieval
-    if retrieval.reranker == "cross-encoder":
+    if retrieval.reranker is RerankerKind.CROSS_ENCODER:
         if not retrieval.cross_encoder:
             raise ConfigError(
                 "retrieval.reranker is cross-encoder but no model is named",
@@ -89,6 +90,6 @@ def make_reranker(settings: Settings, llm: LazyLLM) -> Reranker | None:
         return CrossEncoderReranker(
             retrieval.cross_encoder, retrieval.rerank_candidates, settings.embedding.device
         )
-    if retrieval.reranker == "llm":
+    if retrieval.reranker is RerankerKind.LLM:
         return LLMJudgeReranker(lambda: llm.model, retrieval.llm_rerank_candidates)
     return None

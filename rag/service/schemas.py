@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.modes import FusionMode, GeneratorKind, QueryTransformKind
 from rag.retrieval.filters import Filters
-from rag.retrieval.fusion import FusionMode
 
 
 class _Strict(BaseModel):
@@ -66,15 +66,11 @@ class QueryRequest(_Question):
     top_k: int | None = Field(None, ge=1, le=20, description="Passages given to the generator.")
     mode: FusionMode | None = Field(None, description="Retrieval fusion mode.")
     filters: SearchFilters = Field(default_factory=SearchFilters)
-    generator: str | None = Field(
-        None,
-        pattern="^(local|openai|extractive)$",
-        description="local LLM, the configured OpenAI-compatible server, or extractive.",
+    generator: GeneratorKind | None = Field(
+        None, description="local LLM, the configured OpenAI-compatible server, or extractive."
     )
     stream: bool = Field(False, description="Server-sent events: tokens, then the answer.")
-    query_transform: str | None = Field(
-        None, pattern="^(none|multi-query|hyde)$", description="LLM query rewriting."
-    )
+    query_transform: QueryTransformKind | None = Field(None, description="LLM query rewriting.")
     history: list[Turn] = Field(
         default_factory=list,
         max_length=20,
@@ -249,7 +245,7 @@ def _error(model: type[BaseModel], description: str) -> dict[str, Any]:
 
 
 # Error responses as the routes declare them, so the OpenAPI schema lists every
-# status a route can answer (schemathesis checks it: tests/rag/test_api_fuzz.py).
+# status a route can answer (schemathesis checks it: tests/service/test_api_fuzz.py).
 KEY_REFUSED: Responses = {401: _error(MessageBody, "missing or unknown API key")}
 ADMIN_REFUSED: Responses = {**KEY_REFUSED, 403: _error(MessageBody, "a user key on an admin route")}
 NO_INDEX: Responses = {503: _error(ErrorBody, "no index generation is loaded")}

@@ -18,7 +18,7 @@ from ingest.scan import scan
 from rag.embedding import Embedder
 from rag.errors import LimitExceededError
 from rag.index.snapshot import open_current
-from rag.retrieval.fusion import FusionMode
+from rag.modes import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
 from rag.settings import IngestSettings, build_settings

@@ -16,8 +16,8 @@ from rag.answer.build import make_answerer
 from rag.answer.serialize import answer_data
 from rag.answer.transforms import condense
 from rag.errors import RagError
+from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.retrieval.fusion import FusionMode
 from rag.service.deps import HolderDep, SettingsDep, UserDep
 from rag.service.holder import IndexHolder
 from rag.service.routes.search import check_limits
@@ -34,12 +34,18 @@ from rag.service.schemas import (
 from rag.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["answers"], responses=UNEXPECTED)
+# One server-sent event: its name (`token`, `answer` or `error`) and its JSON text.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+    "required": ["data"],
+}
 RESPONSES: Responses = {
     200: {
         "model": AnswerBody,
         "description": "The checked answer; with stream, server-sent events: `token` "
         "events, then one `answer` event (an `error` event if generation fails).",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": SSE_EVENT}},
     },
     502: {"model": ErrorBody, "description": "the generator failed after it began"},
     **KEY_REFUSED,
@@ -77,7 +83,7 @@ def query(
         changes["query_transform"] = body.query_transform
     settings = settings.with_changes(answer=changes)
     check_limits(body.question, settings.answer.passages, settings)
-    mode = body.mode or FusionMode(settings.retrieval.mode)
+    mode = body.mode or settings.retrieval.mode
     filters = body.filters.to_filters()
     question = body.question
     if body.history:

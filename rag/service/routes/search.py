@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from rag.errors import ConfigError
-from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import Retrieved
 from rag.retrieval.passages import Passage
 from rag.service.deps import HolderDep, MetricsDep, SettingsDep, UserDep
@@ -35,7 +34,7 @@ def search(
 ) -> SearchResponse:
     """Ranked chunks for a question, with each retriever's rank and score."""
     top_k = body.top_k or settings.retrieval.top_k
-    mode = body.mode or FusionMode(settings.retrieval.mode)
+    mode = body.mode or settings.retrieval.mode
     check_limits(body.question, top_k, settings)
     filters = body.filters.to_filters()
     with holder.acquire() as live:

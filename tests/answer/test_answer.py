@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,34 +21,9 @@ from rag.index.snapshot import Snapshot, open_current
 from rag.index.terms import TermAnalyzer
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.hybrid import HybridRetriever
-from rag.retrieval.passages import Passage
 from rag.settings import AnswerSettings, RetrievalSettings, TokenizerSettings, build_settings
 from tests.conftest import write_facts
-
-
-class Scripted:
-    """A generator that says what the test wants, invented citations included."""
-
-    name = "scripted"
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.shown: list[Passage] = []
-
-    def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
-        self.shown = list(passages)
-        words = self.text.split(" ")
-        yield from (w if i == 0 else " " + w for i, w in enumerate(words))
-
-
-class FixedJudge:
-    def __init__(self, score: float) -> None:
-        self.score = score
-        self.calls = 0
-
-    def support(self, claim: str, passage: str) -> float:
-        self.calls += 1
-        return self.score
+from tests.fakes import FixedJudge, Scripted
 
 
 def test_lexical_check_passes_quotations_and_sends_the_rest_to_the_judge() -> None:
@@ -292,7 +267,7 @@ class PassageJudge:
 def test_each_marker_is_checked_and_a_wrong_one_is_re_cited() -> None:
     from rag.answer.citations import CitedSentence
     from rag.answer.verify import verify
-    from tests.generation.test_evidence import passage
+    from tests.answer.test_evidence import passage
 
     texts = [
         "The European Commission proposes laws.",

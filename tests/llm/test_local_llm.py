@@ -11,7 +11,7 @@ from rag.embedding import Embedder
 from rag.index.snapshot import open_current
 from rag.llm.local import LocalLLM
 from rag.llm.model_file import SHA256, packaged_model_path, verify
-from rag.retrieval.fusion import FusionMode
+from rag.modes import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
 from rag.retrieval.rerank import LLMJudgeReranker

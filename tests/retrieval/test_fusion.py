@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.errors import ConfigError
-from rag.retrieval.fusion import FusionMode, minmax_fusion, reciprocal_rank_fusion
+from rag.modes import FusionMode
+from rag.retrieval.fusion import minmax_fusion, reciprocal_rank_fusion
 
 
 def as_pairs(fused: list) -> list[tuple[str, float]]:  # type: ignore[type-arg]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -8,22 +7,12 @@ import pytest
 from rag.answer.transforms import Hyde, MultiQuery, condense
 from rag.embedding import Embedder
 from rag.index.snapshot import open_current
-from rag.llm.base import Message
 from rag.llm.local import LocalLLM
-from rag.retrieval.fusion import FusionMode
+from rag.modes import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
 from rag.settings import LLMSettings, RetrievalSettings, TokenizerSettings
-
-
-class ScriptedChat:
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        self.prompts: list[str] = []
-
-    def chat(self, messages: Sequence[Message], max_tokens: int | None = None) -> str:
-        self.prompts.append(messages[-1]["content"])
-        return self.reply
+from tests.fakes import ScriptedChat
 
 
 def test_multi_query_parses_lines_drops_repeats_and_numbering() -> None:

@@ -24,8 +24,8 @@ from rag.index.bm25 import Analysed, BM25Index, CorpusStats
 from rag.index.shards import SHARDS, shard_bounds
 from rag.index.snapshot import Snapshot, open_current
 from rag.index.store import FileRecord, chunk_row, document_row
+from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever, Retrieved
 from rag.settings import BM25Method, BM25Settings, RetrievalSettings, Settings, build_settings
 from tests.conftest import ROOT

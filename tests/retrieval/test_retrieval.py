@@ -11,8 +11,8 @@ import pytest
 from rag.embedding import Embedder, resolve_model
 from rag.errors import ConfigError
 from rag.index.snapshot import Snapshot, open_current
+from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.retrieval.fusion import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
 from rag.settings import EmbeddingSettings, RetrievalSettings, TokenizerSettings
