@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from rag.embedding import Embedder
+from rag.llm.lazy import LazyLLM
 from rag.service.auth import Role, role_of
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
@@ -28,9 +30,21 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_embedder(request: Request) -> Embedder:
+    embedder: Embedder = request.app.state.embedder
+    return embedder
+
+
+def get_llm(request: Request) -> LazyLLM:
+    llm: LazyLLM = request.app.state.llm
+    return llm
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
+LLMDep = Annotated[LazyLLM, Depends(get_llm)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # Declares the bearer scheme in the OpenAPI schema; the key itself is checked below.

@@ -15,10 +15,12 @@ from rag.answer.answerer import Answer
 from rag.answer.build import make_answerer
 from rag.answer.serialize import answer_data
 from rag.answer.transforms import condense
+from rag.embedding import Embedder
 from rag.errors import RagError
+from rag.llm.lazy import LazyLLM
 from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.service.deps import HolderDep, SettingsDep, UserDep
+from rag.service.deps import EmbedderDep, HolderDep, LLMDep, SettingsDep, UserDep
 from rag.service.holder import IndexHolder
 from rag.service.routes.search import check_limits
 from rag.service.schemas import (
@@ -68,7 +70,13 @@ class Served:
 
 @router.post("/query", response_model=None, responses=RESPONSES)
 def query(
-    body: QueryRequest, request: Request, settings: SettingsDep, holder: HolderDep, _: UserDep
+    body: QueryRequest,
+    request: Request,
+    settings: SettingsDep,
+    holder: HolderDep,
+    embedder: EmbedderDep,
+    llm: LLMDep,
+    _: UserDep,
 ) -> JSONResponse | StreamingResponse:
     """Answer from the documents: every sentence cited and checked, or a refusal.
 
@@ -88,8 +96,8 @@ def query(
     question = body.question
     if body.history:
         history = [{"role": t.role, "content": t.content} for t in body.history]
-        question = condense(question, history, request.app.state.llm.tasks)
-    events = _events(request, settings, holder, question, mode, filters)
+        question = condense(question, history, llm.tasks)
+    events = _events(Models(embedder, llm), settings, holder, question, mode, filters)
     if body.stream:
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     served = [e for e in events if isinstance(e, Served)][-1]
@@ -101,17 +109,22 @@ def query(
     return JSONResponse(served.data())
 
 
+@dataclass(frozen=True)
+class Models:
+    embedder: Embedder
+    llm: LazyLLM
+
+
 def _events(
-    request: Request,
+    models: Models,
     settings: Settings,
     holder: IndexHolder,
     question: str,
     mode: FusionMode,
     filters: Filters,
 ) -> Iterator[str | Served]:
-    state = request.app.state
     with holder.acquire() as live:
-        answerer = make_answerer(settings, live.retriever, state.embedder, state.llm)
+        answerer = make_answerer(settings, live.retriever, models.embedder, models.llm)
         for event in answerer.stream(question, mode, filters):
             yield Served(event, live.generation) if isinstance(event, Answer) else event
 
