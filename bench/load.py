@@ -130,9 +130,7 @@ def _generation(index: Path) -> int:
 def _chunk_ids(index: Path) -> frozenset[str]:
     store = Store(current_generation(index) / STORE)
     try:
-        return frozenset(
-            c["chunk_id"] for d in store.documents() for c in store.chunks_of(d["doc_id"])
-        )
+        return frozenset(c.chunk_id for d in store.documents() for c in store.chunks_of(d.doc_id))
     finally:
         store.close()
 

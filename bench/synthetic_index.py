@@ -24,7 +24,7 @@ from bench.synthetic import TermCorpus, clustered_vectors, zipf_corpus
 from ingest.writer import Entry, write_generation
 from rag.documents import Chunk, Document
 from rag.index import generations
-from rag.index.store import FileRecord, chunk_row, document_row
+from rag.index.store import ChunkRecord, DocumentRecord, FileRecord
 from rag.settings import Settings, build_settings
 
 CHUNKS_PER_DOC = 10
@@ -64,9 +64,9 @@ def _entries(corpus: TermCorpus, vectors: npt.NDArray[np.float32]) -> list[Entry
         chunks, offset = [], 0
         for ordinal, text in enumerate(texts):
             chunk = Chunk(doc.doc_id, ordinal, text, offset, offset + len(text), len(text.split()))
-            chunks.append(chunk_row(chunk))
+            chunks.append(ChunkRecord.of(chunk))
             offset += len(text) + 1
-        entries.append(Entry(document_row(doc), chunks, vectors[first:last]))
+        entries.append(Entry(DocumentRecord.of(doc), chunks, vectors[first:last]))
     return entries
 
 

@@ -36,9 +36,7 @@ def load_queries(folder: Path, split: str) -> BeirQueries:
 
 def beir_ids_by_position(store: Store) -> list[str]:
     """The BEIR document id of every chunk position (chunks of non-BEIR docs map to '')."""
-    ids = {
-        row["doc_id"]: json.loads(row["metadata"]).get("beir_id", "") for row in store.documents()
-    }
+    ids = {row.doc_id: row.metadata.get("beir_id", "") for row in store.documents()}
     return [ids[doc_id] for doc_id in store.doc_ids_by_position()]
 
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from ingest.parsing import ParseFailure
 from rag.documents import Document
-from rag.index.store import Row
+from rag.index.store import ChunkRecord
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class PreparedDoc:
     """A document chunked and embedded: its store rows and one vector per chunk."""
 
     doc: Document
-    chunks: list[Row]
+    chunks: list[ChunkRecord]
     vectors: npt.NDArray[np.float32]
 
 

@@ -17,17 +17,17 @@ def remove_documents(settings: Settings, targets: list[str]) -> list[str]:
         try:
             rows = list(old.store.documents())
             wanted = set(targets)
-            doomed = [r for r in rows if wanted & {r["doc_id"], r["source_key"], r["source_path"]}]
+            doomed = [r for r in rows if wanted & {r.doc_id, r.source_key, r.source_path}]
             if not doomed:
                 raise ConfigError(
                     f"no document matches {', '.join(targets)}",
                     "see `rag index list` for ids and sources",
                 )
-            doomed_ids = {r["doc_id"] for r in doomed}
-            gone_sources = {r["source_path"] for r in doomed}
-            still = {r["source_path"] for r in rows if r["doc_id"] not in doomed_ids}
+            doomed_ids = {r.doc_id for r in doomed}
+            gone_sources = {r.source_path for r in doomed}
+            still = {r.source_path for r in rows if r.doc_id not in doomed_ids}
             files = [f for p, f in old.store.files().items() if p not in gone_sources - still]
-            entries = [kept_entry(r, old) for r in rows if r["doc_id"] not in doomed_ids]
+            entries = [kept_entry(r, old) for r in rows if r.doc_id not in doomed_ids]
             number, folder = generations.start_partial(index_dir)
             write_generation(
                 folder,

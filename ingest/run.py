@@ -34,7 +34,7 @@ from rag.index import generations
 from rag.index.checkpoints import checkpoint
 from rag.index.manifest import INGEST_FIELDS
 from rag.index.snapshot import Snapshot, open_current
-from rag.index.store import FileRecord, Row, chunk_row, document_row
+from rag.index.store import ChunkRecord, DocumentRecord, FileRecord
 from rag.settings import Settings
 
 log = logging.getLogger("rag.ingest")
@@ -53,7 +53,7 @@ class Options:
 @dataclass
 class _Plan:
     files: dict[str, FileRecord] = field(default_factory=dict)
-    kept: list[Row] = field(default_factory=list)
+    kept: list[DocumentRecord] = field(default_factory=list)
     to_parse: list[tuple[Path, FileRecord]] = field(default_factory=list)
     previous: Previous = field(default_factory=Previous)
 
@@ -213,7 +213,7 @@ def _collect_prepared(
         docs = [p.doc for p in outcome.docs]
         for doc in _take_file(options, path, records[path], docs, plan, report):
             done = prepared[doc.doc_id]
-            entries.append(Entry(document_row(doc), done.chunks, done.vectors))
+            entries.append(Entry(DocumentRecord.of(doc), done.chunks, done.vectors))
             report.chunks_new += len(done.chunks)
             report.chunks_embedded += len(done.chunks)
     report.unchanged = len(plan.kept)
@@ -315,7 +315,9 @@ class _EmbedStage:
         self._report.chunks_embedded += len(items)
         dim = self._embedder.dimension
         self._entries += [
-            Entry(document_row(d), [chunk_row(c) for c in cs], _rows(self._vectors, cs, dim))
+            Entry(
+                DocumentRecord.of(d), [ChunkRecord.of(c) for c in cs], _rows(self._vectors, cs, dim)
+            )
             for d, cs in self._waiting
         ]
         self._waiting = []

@@ -6,7 +6,7 @@ import contextlib
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from rag.index.dense import build_dense, save_dense
 from rag.index.manifest import MANIFEST, new_manifest
 from rag.index.shards import BM25, DENSE, plan_shards, shard_bounds, shard_folder, write_shard
 from rag.index.snapshot import EMBEDDINGS, STORE, Snapshot
-from rag.index.store import FileRecord, Row, Store
+from rag.index.store import ChunkRecord, DocumentRecord, FileRecord, Store
 from rag.index.terms import TermAnalyzer
 from rag.settings import Settings
 
@@ -32,8 +32,8 @@ ShardWriter = Callable[[Path, Sequence[str], npt.NDArray[np.float32], list[int]]
 class Entry:
     """A document with its chunk rows and their vectors, ready to be written."""
 
-    doc: Row
-    chunks: list[Row]
+    doc: DocumentRecord
+    chunks: list[ChunkRecord]
     vectors: npt.NDArray[np.float32]
 
 
@@ -54,8 +54,8 @@ def write_generation(
     A write that fails (disk full, read-only folder) removes `folder` and raises
     `IndexWriteError` naming the file; the live generation is untouched.
     """
-    entries = sorted(entries, key=lambda e: e.doc["source_key"])
-    chunks = [dict(row, pos=pos) for pos, row in enumerate(c for e in entries for c in e.chunks)]
+    entries = sorted(entries, key=lambda e: e.doc.source_key)
+    chunks = [replace(c, pos=pos) for pos, c in enumerate(c for e in entries for c in e.chunks)]
     vectors = _stack([e.vectors for e in entries], dimension)
     with _removed_on_failure(folder):
         with _part(folder, STORE):
@@ -68,7 +68,7 @@ def write_generation(
             np.save(folder / EMBEDDINGS, vectors)
         bounds = shard_bounds(len(chunks), settings.ingest.shards)
         if len(bounds) > 2:
-            texts = [c["text"] for c in chunks]
+            texts = [c.text for c in chunks]
             if shard_writer is None:
                 terms = _write_shards(folder, settings, texts, vectors, bounds)
             else:
@@ -89,13 +89,13 @@ def write_generation(
 
 
 def _write_index(
-    folder: Path, settings: Settings, chunks: list[Row], vectors: npt.NDArray[np.float32]
+    folder: Path, settings: Settings, chunks: list[ChunkRecord], vectors: npt.NDArray[np.float32]
 ) -> int:
     """One BM25 index and one FAISS index for every chunk; returns the term count."""
     analyzer = TermAnalyzer(settings.tokenizer)
     # A generator: each chunk's terms become ids and are freed before the next is
     # analysed (a list of 1M analysed chunks held 100M strings, about 6 GB).
-    bm25 = BM25Index.build((analyzer.terms(c["text"]) for c in chunks), settings.bm25)
+    bm25 = BM25Index.build((analyzer.terms(c.text) for c in chunks), settings.bm25)
     with _part(folder, BM25):
         bm25.save(folder / BM25)
     with _part(folder, DENSE):
@@ -152,9 +152,9 @@ def _stack(parts: list[npt.NDArray[np.float32]], dimension: int) -> npt.NDArray[
     return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
 
-def kept_entry(row: Row, old: Snapshot) -> Entry:
+def kept_entry(doc: DocumentRecord, old: Snapshot) -> Entry:
     """An unchanged document carried over from the live generation, vectors included."""
-    chunks = old.store.chunks_of(row["doc_id"])
-    positions = [c["pos"] for c in chunks]
+    chunks = old.store.chunks_of(doc.doc_id)
+    positions = [c.pos for c in chunks]
     vectors = np.asarray(old.embeddings[positions], dtype=np.float32)
-    return Entry(row, chunks, vectors.reshape(len(positions), old.manifest.dimension))
+    return Entry(doc, chunks, vectors.reshape(len(positions), old.manifest.dimension))

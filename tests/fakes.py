@@ -28,7 +28,7 @@ class WordTokenizer:
 
 
 class KeywordEmbedder(WordTokenizer):
-    name = "all-MiniLM-L6-v2"  # poses as the default so manifests match the default settings
+    name = "keyword-hash"  # manifests record settings.embedding.model, not this name
     dimension = 64
     max_tokens = 254
 

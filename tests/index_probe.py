@@ -41,11 +41,9 @@ def probe(index: Path, embedder: Embedder, top_k: int = 5) -> Probe:
     snapshot = open_current(index)
     try:
         store = snapshot.store
-        documents = tuple(
-            (d["doc_id"], d["source_key"], d["content_hash"]) for d in store.documents()
-        )
+        documents = tuple((d.doc_id, d.source_key, d.content_hash) for d in store.documents())
         positions = list(range(store.counts()["chunks"]))
-        chunks = tuple((c["chunk_id"], c["doc_id"], c["text"]) for c in store.chunks_at(positions))
+        chunks = tuple((c.chunk_id, c.doc_id, c.text) for c in store.chunks_at(positions))
         retriever = HybridRetriever(snapshot, embedder, settings.tokenizer, settings.retrieval)
         rankings = []
         for query in QUERIES:

@@ -20,12 +20,10 @@ from tqdm import tqdm
 
 from eval import answer_metrics as am
 from eval.claims import load_claim_pairs
-from eval.qa_data import QAItem, load_qa_dataset
+from eval.qa_data import QAItem
 from eval.ragas_metrics import LLMScorer, Sample, non_llm_scores
-from eval.run_dir import RunDir
-from eval.sampling import spread
 from eval.suites import judge
-from eval.suites.common import dataset_hashes, open_bench, passage_id
+from eval.suites.common import open_bench, passage_id, start_qa_run
 from eval.tables import markdown_table, percentiles
 from rag.answer.answerer import Answer
 from rag.answer.build import LazyJudge
@@ -170,8 +168,6 @@ def main(
 ) -> Path:
     from eval import plots
 
-    dataset = load_qa_dataset(Path(options["dataset"]))
-    config["dataset_sha256"] = dataset_hashes(dataset)
     judge_limit = int(options.get("judge_limit") or 0)
     claims = claims_folder(options)
     if judge_limit and not claims.is_dir():
@@ -180,10 +176,10 @@ def main(
             "pass --claims DIR, or --judge-limit 0 to report no faithfulness",
         )
     config["judge_claims"] = str(claims) if judge_limit else None
-    run_dir = RunDir(out, "answers", config, options["resume"])
-    items = spread(dataset.items, lambda i: i.id, options["limit"], options.get("offset") or 0)
+    run = start_qa_run("answers", options, config, out)
+    run_dir, items = run.run_dir, run.items
     mode = settings.retrieval.mode
-    with open_bench(dataset, settings, embedder, options.get("index"), progress) as bench:
+    with open_bench(run.dataset, settings, embedder, options.get("index"), progress) as bench:
         judge_summary = None
         if judge_limit:
             judge_summary = judge.validate(

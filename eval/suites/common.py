@@ -3,14 +3,16 @@ the mapping from dataset passage ids to indexed documents."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eval.corpus_index import cached_index, qa_corpus
-from eval.qa_data import QADataset
+from eval.qa_data import QADataset, QAItem, load_qa_dataset
+from eval.run_dir import RunDir
+from eval.sampling import spread
 from rag.answer.answerer import Answerer
 from rag.answer.build import make_answerer
 from rag.embedding import Embedder
@@ -31,6 +33,26 @@ def dataset_hashes(dataset: QADataset) -> dict[str, str]:
     return {file.name: file_sha256(file) for file in dataset.files}
 
 
+@dataclass
+class QARun:
+    """A question-answering suite's dataset, results folder and stable slice of items."""
+
+    dataset: QADataset
+    run_dir: RunDir
+    items: list[QAItem]
+
+
+def start_qa_run(suite: str, options: dict[str, Any], config: dict[str, Any], out: Path) -> QARun:
+    """The prologue the answer suites share: the dataset read and hashed into
+    the run's configuration, the results folder opened (or resumed), and the
+    slice of `--limit` items after `--offset` in the stable order."""
+    dataset = load_qa_dataset(Path(options["dataset"]))
+    config["dataset_sha256"] = dataset_hashes(dataset)
+    run_dir = RunDir(out, suite, config, options["resume"])
+    items = spread(dataset.items, lambda i: i.id, options["limit"], options.get("offset") or 0)
+    return QARun(dataset, run_dir, items)
+
+
 @contextmanager
 def open_bench(
     dataset: QADataset,
@@ -45,19 +67,11 @@ def open_bench(
     llm = LazyLLM(settings)
     try:
         with open_retriever(settings, embedder(), llm, index) as retriever:
-            doc_ids = {
-                _beir_id(row["metadata"]): str(row["doc_id"]) for row in retriever.store.documents()
-            }
+            doc_ids = {passage_id(row.metadata): row.doc_id for row in retriever.store.documents()}
             yield Bench(make_answerer(settings, retriever, embedder(), llm), llm, doc_ids)
     finally:
         llm.close()
 
 
-def _beir_id(metadata: Any) -> str:
-    import json
-
-    return str(json.loads(str(metadata)).get("beir_id", ""))
-
-
-def passage_id(metadata: dict[str, str]) -> str:
+def passage_id(metadata: Mapping[str, str]) -> str:
     return metadata.get("beir_id", "")

@@ -22,10 +22,7 @@ from typing import Any
 from tqdm import tqdm
 
 from eval import answer_metrics as am
-from eval.qa_data import load_qa_dataset
-from eval.run_dir import RunDir
-from eval.sampling import spread
-from eval.suites.common import dataset_hashes, open_bench, passage_id
+from eval.suites.common import open_bench, passage_id, start_qa_run
 from eval.tables import markdown_table
 from rag.answer.answerer import best_relevance
 from rag.embedding import Embedder
@@ -69,14 +66,12 @@ def main(
 ) -> Path:
     from eval import plots
 
-    dataset = load_qa_dataset(Path(options["dataset"]))
-    config["dataset_sha256"] = dataset_hashes(dataset)
-    run_dir = RunDir(out, "refusal", config, options["resume"])
+    run = start_qa_run("refusal", options, config, out)
+    run_dir, items = run.run_dir, run.items
     chosen = settings.answer.min_relevance
     open_gate = settings.with_changes(answer={"min_relevance": -1.0})
-    items = spread(dataset.items, lambda i: i.id, options["limit"], options.get("offset") or 0)
     mode = settings.retrieval.mode
-    with open_bench(dataset, open_gate, embedder, options.get("index"), progress) as bench:
+    with open_bench(run.dataset, open_gate, embedder, options.get("index"), progress) as bench:
         todo = [(i, c) for i in items for c in CASES if not run_dir.done(f"{c}|{i.id}")]
         for item, case in tqdm(todo, desc="questions x cases", disable=not progress):
             excluded = [bench.doc_ids[g] for g in item.gold_ids if g in bench.doc_ids]

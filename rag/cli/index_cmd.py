@@ -83,10 +83,10 @@ def run_list(args: argparse.Namespace) -> int:
     snapshot = open_current(settings.index_dir)
     try:
         for doc in snapshot.store.document_summaries():
-            name = Path(doc["source_path"]).name
-            extra = doc["source_key"].partition("#")[2]
+            name = Path(doc.source_path).name
+            extra = doc.source_key.partition("#")[2]
             label = f"{name}#{extra}" if extra else name
-            print(f"{doc['doc_id']}  {doc['n_chunks']:>5} chunks  {label}  {doc['title']}")
+            print(f"{doc.doc_id}  {doc.n_chunks:>5} chunks  {label}  {doc.title}")
     finally:
         snapshot.close()
     return exit_codes.OK

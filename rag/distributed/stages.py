@@ -32,7 +32,7 @@ from rag.errors import IndexWriteError
 from rag.index.bm25 import Analysed, CorpusStats
 from rag.index.checkpoints import checkpoint
 from rag.index.shards import ShardPlan, write_shard
-from rag.index.store import chunk_row
+from rag.index.store import ChunkRecord
 from rag.index.terms import TermAnalyzer
 from rag.settings import BM25Settings, DenseSettings, IngestSettings, Settings, TokenizerSettings
 
@@ -72,7 +72,7 @@ class ChunkEmbed:
         chunked = [(doc, self._chunker.chunk(doc)) for doc in outcome.docs]
         vectors = self._embed({c.text_hash: c.text for _, chunks in chunked for c in chunks})
         docs = [
-            PreparedDoc(doc, [chunk_row(c) for c in chunks], self._rows(vectors, chunks))
+            PreparedDoc(doc, [ChunkRecord.of(c) for c in chunks], self._rows(vectors, chunks))
             for doc, chunks in chunked
         ]
         return PreparedFile(docs, outcome.seconds)

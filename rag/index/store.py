@@ -1,5 +1,9 @@
 """Chunk text and metadata in SQLite: files, documents and chunks.
 
+Records go in and come out as frozen dataclasses with decoded fields
+(`DocumentRecord`, `DocumentHead`, `DocumentSummary`, `ChunkRecord`): the JSON
+columns are encoded and decoded here alone.
+
 `chunks.pos` is the row of the chunk's vector in `embeddings.npy`, its id in
 FAISS and its column in BM25; positions run 0..n-1 in document order.
 """
@@ -9,12 +13,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.documents import Chunk, Document
+from rag.documents import Chunk, Document, HeadingMark, PageSpan
 from rag.errors import IndexCorruptError
 
 SCHEMA = """
@@ -90,39 +94,160 @@ class FileRecord:
     sha256: str
 
 
-Row = dict[str, Any]
+@dataclass(frozen=True)
+class DocumentHead:
+    """A document's identity, metadata and page spans, without its text."""
+
+    doc_id: str
+    source_path: str
+    source_key: str
+    title: str
+    content_hash: str
+    metadata: Mapping[str, str]
+    warnings: tuple[str, ...]
+    pages: tuple[PageSpan, ...]
 
 
-def document_row(doc: Document) -> Row:
-    return {
-        "doc_id": doc.doc_id,
-        "source_path": doc.source_path,
-        "source_key": doc.source_key,
-        "title": doc.title,
-        "content_hash": doc.content_hash,
-        "text": doc.text,
-        "pages": json.dumps([[p.number, p.start, p.end] for p in doc.pages]),
-        "headings": json.dumps([[h.offset, list(h.path)] for h in doc.headings]),
-        "metadata": json.dumps(dict(doc.metadata), sort_keys=True),
-        "warnings": json.dumps(list(doc.warnings)),
-    }
+@dataclass(frozen=True)
+class DocumentRecord(DocumentHead):
+    """A stored document, text and heading marks included."""
+
+    text: str
+    headings: tuple[HeadingMark, ...]
+
+    @classmethod
+    def of(cls, doc: Document) -> DocumentRecord:
+        return cls(
+            doc_id=doc.doc_id,
+            source_path=doc.source_path,
+            source_key=doc.source_key,
+            title=doc.title,
+            content_hash=doc.content_hash,
+            metadata=dict(doc.metadata),
+            warnings=tuple(doc.warnings),
+            pages=tuple(doc.pages),
+            text=doc.text,
+            headings=tuple(doc.headings),
+        )
 
 
-def chunk_row(chunk: Chunk) -> Row:
-    return {
-        "pos": -1,
-        "chunk_id": chunk.chunk_id,
-        "doc_id": chunk.doc_id,
-        "ordinal": chunk.ordinal,
-        "text": chunk.text,
-        "text_hash": chunk.text_hash,
-        "char_start": chunk.char_start,
-        "char_end": chunk.char_end,
-        "page_start": chunk.page_start,
-        "page_end": chunk.page_end,
-        "heading_path": json.dumps(list(chunk.heading_path)),
-        "n_tokens": chunk.n_tokens,
-    }
+@dataclass(frozen=True)
+class DocumentSummary:
+    doc_id: str
+    source_path: str
+    source_key: str
+    title: str
+    metadata: Mapping[str, str]
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A stored chunk; `pos` is its row in the vectors (-1 until written)."""
+
+    pos: int
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    text: str
+    text_hash: str
+    char_start: int
+    char_end: int
+    page_start: int | None
+    page_end: int | None
+    heading_path: tuple[str, ...]
+    n_tokens: int
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> ChunkRecord:
+        return cls(
+            pos=-1,
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            ordinal=chunk.ordinal,
+            text=chunk.text,
+            text_hash=chunk.text_hash,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            page_start=chunk.page_start,
+            page_end=chunk.page_end,
+            heading_path=tuple(chunk.heading_path),
+            n_tokens=chunk.n_tokens,
+        )
+
+
+def _document_columns(doc: DocumentRecord) -> tuple[Any, ...]:
+    """The `documents` row of a record, in DOC_COLUMNS order (JSON for structures)."""
+    return (
+        doc.doc_id,
+        doc.source_path,
+        doc.source_key,
+        doc.title,
+        doc.content_hash,
+        doc.text,
+        json.dumps([[p.number, p.start, p.end] for p in doc.pages]),
+        json.dumps([[h.offset, list(h.path)] for h in doc.headings]),
+        json.dumps(dict(doc.metadata), sort_keys=True),
+        json.dumps(list(doc.warnings)),
+    )
+
+
+def _chunk_columns(chunk: ChunkRecord) -> tuple[Any, ...]:
+    """The `chunks` row of a record, in CHUNK_COLUMNS order."""
+    return (
+        chunk.pos,
+        chunk.chunk_id,
+        chunk.doc_id,
+        chunk.ordinal,
+        chunk.text,
+        chunk.text_hash,
+        chunk.char_start,
+        chunk.char_end,
+        chunk.page_start,
+        chunk.page_end,
+        json.dumps(list(chunk.heading_path)),
+        chunk.n_tokens,
+    )
+
+
+def _pages(stored: str) -> tuple[PageSpan, ...]:
+    return tuple(PageSpan(int(n), int(a), int(b)) for n, a, b in json.loads(stored))
+
+
+def _head(row: sqlite3.Row) -> DocumentHead:
+    return DocumentHead(
+        doc_id=row["doc_id"],
+        source_path=row["source_path"],
+        source_key=row["source_key"],
+        title=row["title"],
+        content_hash=row["content_hash"],
+        metadata=json.loads(row["metadata"]),
+        warnings=tuple(json.loads(row["warnings"])),
+        pages=_pages(row["pages"]),
+    )
+
+
+def _document(row: sqlite3.Row) -> DocumentRecord:
+    headings = tuple(HeadingMark(int(o), tuple(p)) for o, p in json.loads(row["headings"]))
+    head = _head(row)
+    return DocumentRecord(**vars(head), text=row["text"], headings=headings)
+
+
+def _chunk(row: sqlite3.Row) -> ChunkRecord:
+    return ChunkRecord(
+        pos=int(row["pos"]),
+        chunk_id=row["chunk_id"],
+        doc_id=row["doc_id"],
+        ordinal=int(row["ordinal"]),
+        text=row["text"],
+        text_hash=row["text_hash"],
+        char_start=int(row["char_start"]),
+        char_end=int(row["char_end"]),
+        page_start=row["page_start"],
+        page_end=row["page_end"],
+        heading_path=tuple(json.loads(row["heading_path"])),
+        n_tokens=int(row["n_tokens"]),
+    )
 
 
 class Store:
@@ -157,22 +282,23 @@ class Store:
         self._db.close()
 
     def write(
-        self, files: Iterable[FileRecord], docs: Iterable[Row], chunks: Iterable[Row]
+        self,
+        files: Iterable[FileRecord],
+        docs: Iterable[DocumentRecord],
+        chunks: Iterable[ChunkRecord],
     ) -> None:
         with self._db:
             self._db.executemany(
                 "INSERT INTO files VALUES (?, ?, ?, ?)",
                 ((f.source_path, f.size, f.mtime_ns, f.sha256) for f in files),
             )
-            self._insert("documents", DOC_COLUMNS, docs)
-            self._insert("chunks", CHUNK_COLUMNS, chunks)
+            self._insert("documents", DOC_COLUMNS, (_document_columns(d) for d in docs))
+            self._insert("chunks", CHUNK_COLUMNS, (_chunk_columns(c) for c in chunks))
 
-    def _insert(self, table: str, columns: Sequence[str], rows: Iterable[Row]) -> None:
+    def _insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
         marks = ", ".join("?" for _ in columns)
-        self._db.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-            ([row[c] for c in columns] for row in rows),
-        )
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        self._db.executemany(sql, rows)
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """All rows of a query; one query at a time per connection across threads."""
@@ -182,30 +308,30 @@ class Store:
     def files(self) -> dict[str, FileRecord]:
         return {r["source_path"]: FileRecord(**dict(r)) for r in self._rows("SELECT * FROM files")}
 
-    def documents(self) -> list[Row]:
-        return [dict(r) for r in self._rows("SELECT * FROM documents ORDER BY source_key")]
+    def documents(self) -> list[DocumentRecord]:
+        return [_document(r) for r in self._rows("SELECT * FROM documents ORDER BY source_key")]
 
-    def document(self, doc_id: str) -> Row | None:
+    def document(self, doc_id: str) -> DocumentRecord | None:
         rows = self._rows("SELECT * FROM documents WHERE doc_id = ?", (doc_id,))
-        return dict(rows[0]) if rows else None
+        return _document(rows[0]) if rows else None
 
-    def document_heads(self, doc_ids: Sequence[str]) -> dict[str, Row]:
+    def document_heads(self, doc_ids: Sequence[str]) -> dict[str, DocumentHead]:
         """Documents' metadata and page spans without their text, by id."""
         marks = ", ".join("?" for _ in doc_ids)
         sql = f"""SELECT doc_id, source_path, source_key, title, content_hash, metadata, warnings,
                          pages
                   FROM documents WHERE doc_id IN ({marks})"""
-        return {r["doc_id"]: dict(r) for r in self._rows(sql, list(doc_ids))}
+        return {r["doc_id"]: _head(r) for r in self._rows(sql, list(doc_ids))}
 
-    def chunks_of(self, doc_id: str) -> list[Row]:
+    def chunks_of(self, doc_id: str) -> list[ChunkRecord]:
         sql = "SELECT * FROM chunks WHERE doc_id = ? ORDER BY ordinal"
-        return [dict(r) for r in self._rows(sql, (doc_id,))]
+        return [_chunk(r) for r in self._rows(sql, (doc_id,))]
 
-    def chunks_at(self, positions: Sequence[int]) -> list[Row]:
+    def chunks_at(self, positions: Sequence[int]) -> list[ChunkRecord]:
         """Chunks at the given positions, in that order."""
         marks = ", ".join("?" for _ in positions)
         rows = self._rows(f"SELECT * FROM chunks WHERE pos IN ({marks})", list(positions))
-        by_pos = {r["pos"]: dict(r) for r in rows}
+        by_pos = {r["pos"]: _chunk(r) for r in rows}
         return [by_pos[p] for p in positions if p in by_pos]
 
     def chunk_texts(self) -> list[tuple[int, str, str]]:
@@ -230,9 +356,19 @@ class Store:
 
         return {table: count(table) for table in ("files", "documents", "chunks")}
 
-    def document_summaries(self) -> list[Row]:
+    def document_summaries(self) -> list[DocumentSummary]:
         query = """SELECT d.doc_id, d.source_path, d.source_key, d.title, d.metadata,
                           COUNT(c.pos) AS n_chunks
                    FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id
                    GROUP BY d.doc_id ORDER BY d.source_key"""
-        return [dict(r) for r in self._rows(query)]
+        return [
+            DocumentSummary(
+                r["doc_id"],
+                r["source_path"],
+                r["source_key"],
+                r["title"],
+                json.loads(r["metadata"]),
+                int(r["n_chunks"]),
+            )
+            for r in self._rows(query)
+        ]

@@ -17,6 +17,7 @@ import numpy as np
 from rag.errors import ConfigError
 from rag.llm.base import Message
 from rag.llm.model_file import packaged_model_path
+from rag.llm.template import ChatTemplate
 from rag.settings import LLMSettings
 
 
@@ -75,6 +76,7 @@ class LocalLLM:
         self._grammars: dict[str, Any] = {}
         self.last_speed: Speed | None = None
         self.name = path.name
+        self.template = ChatTemplate(self._llm)
 
     def close(self) -> None:
         self._llm.close()
@@ -94,7 +96,9 @@ class LocalLLM:
         constrained to `grammar` (GBNF) when one is given."""
         with self._lock:
             self._restore_system_prefix(messages)
-            prompt = self._llm.tokenize(chatml(messages).encode("utf-8"), special=True)
+            prompt = self._llm.tokenize(
+                self.template.prompt(messages).encode("utf-8"), special=True
+            )
             speed = Speed(prompt_tokens=len(prompt) - self._held_prefix(prompt))
             self.last_speed = speed
             started = time.perf_counter()
@@ -152,7 +156,7 @@ class LocalLLM:
         prompt token (gigabytes for a long prompt), so the prompt is evaluated
         directly and only the last position's logits are read.
         """
-        prompt = chatml(messages)
+        prompt = self.template.prompt(messages)
         with self._lock:
             tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             self._eval_after_shared_prefix(tokens)
@@ -175,7 +179,7 @@ class LocalLLM:
         """
         if not self._prefix_cache or not messages or messages[0]["role"] != "system":
             return
-        text = chatml(messages[:1])
+        text = self.template.turns(messages[:1])
         tokens = tuple(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
         held = tuple(self._llm.input_ids[: min(self._llm.n_tokens, len(tokens))].tolist())
         if held == tokens:
@@ -206,12 +210,6 @@ def _prompt_lookup(tokens: int) -> Any:
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
     return LlamaPromptLookupDecoding(num_pred_tokens=tokens)
-
-
-def chatml(messages: Sequence[Message]) -> str:
-    """Qwen's chat format, ending where the assistant's answer begins."""
-    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    return turns + "<|im_start|>assistant\n"
 
 
 def _first_tokens(llm: Any, words: Sequence[str]) -> list[int]:

@@ -136,7 +136,7 @@ class HybridRetriever:
         assert self._reranker is not None
         head = hits[: self._reranker.candidates]
         rows = self.snapshot.store.chunks_at([h.position for h in head])
-        scores = self._reranker.score(question, [r["text"] for r in rows])
+        scores = self._reranker.score(question, [r.text for r in rows])
         rescored = [
             Retrieved(h.position, h.score, h.dense, h.sparse, s)
             for h, s in zip(head, scores, strict=True)

@@ -7,12 +7,11 @@ it is known without another look-up.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.documents import PageSpan, page_range
-from rag.index.store import Store
+from rag.index.store import ChunkRecord, DocumentHead, Store
 
 
 @dataclass(frozen=True)
@@ -41,34 +40,26 @@ class Passage:
 def load_passages(store: Store, positions: Sequence[int]) -> list[Passage]:
     """Passages for chunk positions, in the order given."""
     chunks = store.chunks_at(positions)
-    docs = store.document_heads(sorted({c["doc_id"] for c in chunks}))
-    pages = {doc_id: _pages(str(doc["pages"])) for doc_id, doc in docs.items()}
-    return [_passage(c, docs[c["doc_id"]], pages[c["doc_id"]]) for c in chunks]
+    docs = store.document_heads(sorted({c.doc_id for c in chunks}))
+    return [_passage(c, docs[c.doc_id]) for c in chunks]
 
 
-def _pages(stored: str) -> tuple[PageSpan, ...]:
-    return tuple(PageSpan(int(n), int(a), int(b)) for n, a, b in json.loads(stored))
-
-
-def _passage(
-    chunk: dict[str, object], doc: dict[str, object], pages: tuple[PageSpan, ...]
-) -> Passage:
-    first, last = _int_or_none(chunk["page_start"]), _int_or_none(chunk["page_end"])
+def _passage(chunk: ChunkRecord, doc: DocumentHead) -> Passage:
     return Passage(
-        position=int(str(chunk["pos"])),
-        chunk_id=str(chunk["chunk_id"]),
-        doc_id=str(chunk["doc_id"]),
-        title=str(doc["title"]),
-        source_path=str(doc["source_path"]),
-        source_key=str(doc["source_key"]),
-        page_start=first,
-        page_end=last,
-        char_start=int(str(chunk["char_start"])),
-        char_end=int(str(chunk["char_end"])),
-        heading_path=tuple(json.loads(str(chunk["heading_path"]))),
-        text=str(chunk["text"]),
-        metadata=json.loads(str(doc["metadata"])),
-        pages=_touched(pages, first, last),
+        position=chunk.pos,
+        chunk_id=chunk.chunk_id,
+        doc_id=chunk.doc_id,
+        title=doc.title,
+        source_path=doc.source_path,
+        source_key=doc.source_key,
+        page_start=chunk.page_start,
+        page_end=chunk.page_end,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        heading_path=chunk.heading_path,
+        text=chunk.text,
+        metadata=dict(doc.metadata),
+        pages=_touched(doc.pages, chunk.page_start, chunk.page_end),
     )
 
 
@@ -78,7 +69,3 @@ def _touched(
     if first is None or last is None:
         return ()
     return tuple(p for p in pages if first <= p.number <= last)
-
-
-def _int_or_none(value: object) -> int | None:
-    return None if value is None else int(str(value))

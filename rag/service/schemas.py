@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from rag.answer.answerer import Answer
+from rag.answer.serialize import AnswerData, Location
 from rag.modes import FusionMode, GeneratorKind, QueryTransformKind
 from rag.retrieval.filters import Filters
 
@@ -83,14 +85,8 @@ class RetrieverScore(BaseModel):
     score: float
 
 
-class SearchResult(BaseModel):
+class SearchResult(Location):
     rank: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    source: str
-    page_start: int | None
-    page_end: int | None
     char_start: int
     char_end: int
     heading_path: list[str]
@@ -174,67 +170,15 @@ class Readiness(BaseModel):
     reason: str | None = None
 
 
-class PassageBody(BaseModel):
-    number: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    source: str
-    page_start: int | None
-    page_end: int | None
-    char_start: int
-    char_end: int
-    text: str
+class AnswerBody(AnswerData):
+    """The checked answer and the index generation its passages came from: also
+    the `answer` event of a streamed reply."""
 
-
-class CitationBody(BaseModel):
-    marker: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    source: str
-    page_start: int | None
-    page_end: int | None
-    span: list[int] = Field(..., min_length=2, max_length=2)
-    span_page_start: int | None = Field(..., description="first page of the span; null unpaged")
-    span_page_end: int | None = Field(..., description="last page of the span; null unpaged")
-    supporting_text: str
-    snippet: str
-
-
-class SupportBody(BaseModel):
-    marker: int
-    span: list[int] = Field(..., min_length=2, max_length=2)
-    span_page_start: int | None = Field(..., description="first page of the span; null unpaged")
-    span_page_end: int | None = Field(..., description="last page of the span; null unpaged")
-    text: str
-
-
-class SentenceBody(BaseModel):
-    text: str
-    citations: list[int]
-    supported: bool
-    score: float
-    method: str
-    supports: list[SupportBody]
-
-
-class AnswerBody(BaseModel):
-    """The checked answer: also the `answer` event of a streamed reply."""
-
-    question: str
-    answer: str
-    refused: bool
-    reason: str | None
-    citations: list[CitationBody]
-    sentences: list[SentenceBody]
-    invalid_markers: list[int]
-    passages: list[PassageBody]
-    draft: str
-    generator: str
-    fallback_reason: str | None
-    timings_ms: dict[str, float]
     generation: int
+
+    @classmethod
+    def served(cls, answer: Answer, generation: int) -> AnswerBody:
+        return cls(**AnswerData.fields(answer), generation=generation)
 
 
 Responses = dict[int | str, dict[str, Any]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from rag.answer.generators import ExtractiveGenerator
 from rag.answer.serialize import answer_data
 from rag.answer.verify import negations, support_score
 from rag.cli.ask_cmd import as_text
-from rag.documents import PageSpan, page_range
+from rag.documents import page_range
 from rag.embedding import Embedder
 from rag.index.snapshot import Snapshot, open_current
 from rag.index.terms import TermAnalyzer
@@ -169,7 +168,7 @@ def test_supporting_spans_carry_their_own_pages(
     assert (support["span_page_start"], support["span_page_end"]) == (2, 2)
     doc = snapshot.store.document(passage["doc_id"])
     assert doc is not None
-    pages = [PageSpan(*page) for page in json.loads(doc["pages"])]
+    pages = list(doc.pages)
     for citation in data["citations"]:
         assert (citation["span_page_start"], citation["span_page_end"]) == page_range(
             pages, *citation["span"]

@@ -9,12 +9,8 @@ covered with a fake that raises.
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import cast
 
@@ -39,127 +35,19 @@ from rag.settings import (
     TokenizerSettings,
     build_settings,
 )
+from tests.openai_server import ANSWER, fake_openai
 from tests.service_helpers import running_service
 
 TIMEOUT_S, DEADLINE_S = 1.0, 2.0
 SLACK_S = 5.0  # retrieval and the extractive answer; generous: a bound, not a speed test
 QUESTION = "What causes ocean tides?"
-ANSWER = ["Ocean tides are caused", " mainly by the gravitational", " pull of the Moon [1]."]
-HOLD_S = 30.0  # a handler never holds a connection longer, so the server can stop
-
-
-def chunk(content: str | None = None, finish: str | None = None) -> bytes:
-    delta = {"content": content} if content is not None else {}
-    body = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-    return f"data: {json.dumps(body)}\n\n".encode()
-
-
-class Misbehaving(BaseHTTPRequestHandler):
-    """`POST /<behaviour>/v1/chat/completions`, answered as `behaviour` says."""
-
-    protocol_version = "HTTP/1.1"
-    stop: threading.Event
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet
-        return
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        behaviour = self.path.strip("/").split("/")[0]
-        try:
-            getattr(self, "_" + behaviour.replace("-", "_"))()
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
-            self.close_connection = True
-
-    def _events(self, chunked: bool = False) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        if chunked:
-            self.send_header("Transfer-Encoding", "chunked")
-        else:
-            self.send_header("Connection", "close")  # the body ends when the socket does
-            self.close_connection = True
-        self.end_headers()
-
-    def _send(self, data: bytes, chunked: bool = False) -> None:
-        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
-        self.wfile.flush()
-
-    def _ok(self) -> None:
-        self._events()
-        for piece in ANSWER:
-            self._send(chunk(piece))
-        self._send(chunk(finish="stop") + b"data: [DONE]\n\n")
-
-    def _silent(self) -> None:  # accepts, reads the request, never answers
-        self.stop.wait(HOLD_S)
-        self.close_connection = True
-
-    def _stall(self) -> None:  # two tokens, then nothing
-        self._events()
-        for piece in ANSWER[:2]:
-            self._send(chunk(piece))
-        self.stop.wait(HOLD_S)
-
-    def _drip(self) -> None:  # a token well inside each read timeout, forever
-        self._events()
-        for _ in range(int(HOLD_S / 0.3)):
-            if self.stop.wait(0.3):
-                return
-            self._send(chunk(" and"))
-
-    def _error500(self) -> None:
-        body = b'{"error": {"message": "model crashed"}}'
-        self.send_response(500)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self._send(body)
-
-    def _not_json(self) -> None:  # a proxy's HTML page where the stream should be
-        body = b"<html><body>502 Bad Gateway</body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self._send(body)
-
-    def _bad_sse(self) -> None:
-        self._events()
-        self._send(b"data: {this is not json\n\n")
-
-    def _wrong_shape(self) -> None:
-        self._events()
-        self._send(b'data: {"result": "Ocean tides are caused by the Moon."}\n\n')
-
-    def _cut(self) -> None:  # chunked body cut off: no terminating chunk
-        self._events(chunked=True)
-        for piece in ANSWER[:2]:
-            self._send(chunk(piece), chunked=True)
-        self.connection.shutdown(socket.SHUT_RDWR)
-        self.close_connection = True
-
-    def _no_end(self) -> None:  # the socket closes cleanly before [DONE]
-        self._events()
-        for piece in ANSWER[:2]:
-            self._send(chunk(piece))
 
 
 @pytest.fixture(scope="module")
 def misbehaving() -> Iterator[str]:
-    """The server's root URL; a behaviour's base URL is ROOT/<behaviour>/v1."""
-    stop = threading.Event()
-    handler = type("Handler", (Misbehaving,), {"stop": stop})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
+    """The fake server's root URL; a behaviour's base URL is ROOT/<behaviour>/v1."""
+    with fake_openai() as root:
+        yield root
 
 
 def settings_for(index: Path, base_url: str) -> Settings:

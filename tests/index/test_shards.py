@@ -4,7 +4,6 @@ BM25 weights from the whole corpus's statistics, each shard's top k merged."""
 from __future__ import annotations
 
 import itertools
-import json
 import tempfile
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from rag.index import generations
 from rag.index.bm25 import Analysed, BM25Index, CorpusStats
 from rag.index.shards import SHARDS, shard_bounds
 from rag.index.snapshot import Snapshot, open_current
-from rag.index.store import FileRecord, chunk_row, document_row
+from rag.index.store import ChunkRecord, DocumentRecord, FileRecord
 from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
 from rag.retrieval.hybrid import HybridRetriever, Retrieved
@@ -82,16 +81,18 @@ def _entries(chunk_words: list[list[str]], embedder: KeywordEmbedder) -> list[En
         )
         rows, offset = [], 0
         for ordinal, text in enumerate(texts):
-            rows.append(chunk_row(Chunk(doc.doc_id, ordinal, text, offset, offset + len(text), 1)))
+            rows.append(
+                ChunkRecord.of(Chunk(doc.doc_id, ordinal, text, offset, offset + len(text), 1))
+            )
             offset += len(text) + 1
-        entries.append(Entry(document_row(doc), rows, embedder.embed(texts)))
+        entries.append(Entry(DocumentRecord.of(doc), rows, embedder.embed(texts)))
     return entries
 
 
 def _publish(index: Path, entries: list[Entry], shards: int) -> Settings:
     settings = build_settings({"index_dir": index, "ingest": {"shards": shards}}, use_env=False)
     number, folder = generations.start_partial(index)
-    files = [FileRecord(str(e.doc["source_path"]), 1, 1, "0" * 64) for e in entries]
+    files = [FileRecord(str(e.doc.source_path), 1, 1, "0" * 64) for e in entries]
     write_generation(folder, number, settings, files, entries, KeywordEmbedder.dimension, 254)
     generations.publish(index, folder)
     return settings
@@ -107,12 +108,12 @@ def _search(
 def _filters(snapshot: Snapshot) -> list[Filters]:
     """No filter, and each kind of filter, drawn from the indexed documents."""
     docs = snapshot.store.documents()
-    key, value = next(iter(json.loads(docs[-1]["metadata"]).items()))
+    key, value = next(iter(docs[-1].metadata.items()))
     return [
         Filters(),
-        Filters(doc_ids=tuple(d["doc_id"] for d in docs[::2])),
-        Filters(exclude_doc_ids=(docs[0]["doc_id"],)),
-        Filters(source_prefix=docs[-1]["source_path"][:-5]),
+        Filters(doc_ids=tuple(d.doc_id for d in docs[::2])),
+        Filters(exclude_doc_ids=(docs[0].doc_id,)),
+        Filters(source_prefix=docs[-1].source_path[:-5]),
         Filters(metadata={key: value}),
     ]
 
@@ -199,10 +200,8 @@ def test_removal_keeps_the_shard_count(tmp_path: Path) -> None:
         [["ant", "bee"], ["cat"], ["dog", "eel"], ["fox"], ["gnu"], ["hen"]], embedder
     )
     settings = _publish(tmp_path / "index", entries, 2)
-    removed = remove_documents(
-        settings.with_changes(ingest={"shards": 1}), [entries[0].doc["doc_id"]]
-    )
-    assert removed == [entries[0].doc["doc_id"]]
+    removed = remove_documents(settings.with_changes(ingest={"shards": 1}), [entries[0].doc.doc_id])
+    assert removed == [entries[0].doc.doc_id]
     snapshot = open_current(tmp_path / "index")
     try:
         assert snapshot.manifest.shard_bounds == [0, 1, 3]

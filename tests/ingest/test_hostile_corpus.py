@@ -199,7 +199,7 @@ def test_hostile_files_are_reported_by_name_and_good_ones_ingested(
     settings = build_settings({"index_dir": index}, use_env=False)
     snapshot = open_current(index)
     try:
-        sources = {Path(d["source_path"]).name for d in snapshot.store.documents()}
+        sources = {Path(d.source_path).name for d in snapshot.store.documents()}
         assert sources == set(GOOD)
         retriever = HybridRetriever(snapshot, real_embedder, settings.tokenizer, settings.retrieval)
         for name, (_, question) in GOOD.items():

@@ -69,8 +69,8 @@ def test_first_ingest_builds_a_complete_generation(corpus: Path, tmp_path: Path)
         [shard] = snapshot.shards
         assert shard.dense.ntotal == len(snapshot.embeddings) == counts["chunks"]
         assert snapshot.manifest.data["counts"]["chunks"] == counts["chunks"]
-        pdf = next(d for d in snapshot.store.documents() if d["source_path"].endswith(".pdf"))
-        pages = {(c["page_start"], c["page_end"]) for c in snapshot.store.chunks_of(pdf["doc_id"])}
+        pdf = next(d for d in snapshot.store.documents() if d.source_path.endswith(".pdf"))
+        pages = {(c.page_start, c.page_end) for c in snapshot.store.chunks_of(pdf.doc_id)}
         assert pages <= {(1, 1), (1, 2), (2, 2)} and pages
     finally:
         snapshot.close()
@@ -115,7 +115,7 @@ def test_deleted_file_stays_until_pruned(corpus: Path, tmp_path: Path) -> None:
     assert (report.removed, report.unchanged) == (1, 2)
     snapshot = open_current(settings.index_dir)
     try:
-        assert all("cats" not in d["source_path"] for d in snapshot.store.documents())
+        assert all("cats" not in d.source_path for d in snapshot.store.documents())
         assert "cats.md" not in " ".join(snapshot.store.files())
     finally:
         snapshot.close()
@@ -135,7 +135,7 @@ def test_incremental_result_equals_clean_ingest(corpus: Path, tmp_path: Path) ->
         chunks_a = [(p, t) for p, t, _ in a.store.chunk_texts()]
         chunks_b = [(p, t) for p, t, _ in b.store.chunk_texts()]
         assert chunks_a == chunks_b
-        ids = [[d["doc_id"] for d in s.store.documents()] for s in (a, b)]
+        ids = [[d.doc_id for d in s.store.documents()] for s in (a, b)]
         assert ids[0] == ids[1]
         np.testing.assert_array_equal(np.asarray(a.embeddings), np.asarray(b.embeddings))
     finally:
@@ -162,7 +162,7 @@ def test_file_that_turns_bad_keeps_its_last_good_version(corpus: Path, tmp_path:
     assert [Path(p).name for p, _ in report.failed] == ["trees.pdf"]
     snapshot = open_current(settings.index_dir)
     try:
-        assert any(d["source_path"].endswith("trees.pdf") for d in snapshot.store.documents())
+        assert any(d.source_path.endswith("trees.pdf") for d in snapshot.store.documents())
     finally:
         snapshot.close()
 
@@ -192,7 +192,7 @@ def test_remove_one_document(corpus: Path, tmp_path: Path) -> None:
     assert len(removed) == 1
     snapshot = open_current(settings.index_dir)
     try:
-        assert [d["doc_id"] for d in snapshot.store.documents() if d["doc_id"] in removed] == []
+        assert [d.doc_id for d in snapshot.store.documents() if d.doc_id in removed] == []
         assert snapshot.store.counts()["documents"] == 2
     finally:
         snapshot.close()

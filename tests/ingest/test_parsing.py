@@ -137,8 +137,8 @@ def test_pipelined_ingest_equals_serial_ingest(tmp_path: Path, real_embedder: Em
     serial, pipelined = (open_current(indexes[w]) for w in (0, 1))
     try:
         assert list(pipelined.store.chunk_texts()) == list(serial.store.chunk_texts())
-        assert [d["doc_id"] for d in pipelined.store.documents()] == [
-            d["doc_id"] for d in serial.store.documents()
+        assert [d.doc_id for d in pipelined.store.documents()] == [
+            d.doc_id for d in serial.store.documents()
         ]
         np.testing.assert_allclose(pipelined.embeddings, serial.embeddings, atol=1e-6)
     finally:

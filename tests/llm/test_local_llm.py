@@ -11,6 +11,7 @@ from rag.embedding import Embedder
 from rag.index.snapshot import open_current
 from rag.llm.local import LocalLLM
 from rag.llm.model_file import SHA256, packaged_model_path, verify
+from rag.llm.template import ChatTemplate
 from rag.modes import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.passages import load_passages
@@ -66,3 +67,31 @@ def test_llm_reranker_in_hybrid_search(
         assert "rerank" in outcome.timings_ms
     finally:
         snapshot.close()
+
+
+def test_prompts_are_written_in_the_models_own_chat_template(llm: LocalLLM) -> None:
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
+    # Qwen's template is ChatML: the GGUF's own template renders it, not a copy here.
+    assert llm.template.prompt(messages) == (
+        "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+    )
+    assert llm.template.turns(messages[:1]) == "<|im_start|>system\nS<|im_end|>\n"
+    # A user turn alone gets the template's default system prompt, as the model saw in training.
+    assert llm.template.prompt(messages[1:]).startswith("<|im_start|>system\nYou are Qwen")
+
+
+def test_a_gguf_without_a_template_is_prompted_in_chatml() -> None:
+    class Bare:
+        def __init__(self) -> None:
+            self.metadata: dict[str, str] = {}
+
+        def token_eos(self) -> int:
+            return -1
+
+        def token_bos(self) -> int:
+            return -1
+
+    template = ChatTemplate(Bare())
+    assert template.prompt([{"role": "user", "content": "U"}]) == (
+        "<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+    )

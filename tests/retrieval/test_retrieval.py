@@ -83,21 +83,21 @@ def test_filters_by_document_prefix_and_metadata(
     snapshot: Snapshot, real_embedder: Embedder
 ) -> None:
     hybrid = retriever(snapshot, real_embedder)
-    bees = next(d for d in snapshot.store.documents() if d["source_path"].endswith("bees.txt"))
-    only_bees = Filters(doc_ids=(bees["doc_id"],))
+    bees = next(d for d in snapshot.store.documents() if d.source_path.endswith("bees.txt"))
+    only_bees = Filters(doc_ids=(bees.doc_id,))
     for mode in (FusionMode.RRF, FusionMode.MINMAX, FusionMode.DENSE):
         assert top_file(hybrid, "lava", mode, only_bees) == "bees.txt"
     assert hybrid.search("lava", 5, FusionMode.SPARSE, only_bees).hits == []  # no shared term
     pdf_only = Filters(metadata={"format": "pdf"})
     assert top_file(hybrid, "lava and basalt", FusionMode.DENSE, pdf_only) == "glaciers.pdf"
-    folder = str(Path(bees["source_path"]).parent)
+    folder = str(Path(bees.source_path).parent)
     assert top_file(hybrid, "tides", FusionMode.RRF, Filters(source_prefix=folder)) == "tides.txt"
     nothing = hybrid.search("tides", 5, FusionMode.RRF, Filters(source_prefix="/nowhere/"))
     assert nothing.hits == []
     with pytest.raises(ConfigError, match="unknown metadata key"):
         hybrid.search("tides", 5, FusionMode.RRF, Filters(metadata={"colour": "red"}))
-    tides = next(d for d in snapshot.store.documents() if d["source_path"].endswith("tides.txt"))
-    without = Filters(exclude_doc_ids=(tides["doc_id"],))
+    tides = next(d for d in snapshot.store.documents() if d.source_path.endswith("tides.txt"))
+    without = Filters(exclude_doc_ids=(tides.doc_id,))
     for mode in FusionMode:
         assert top_file(hybrid, "ocean tides and the moon", mode) == "tides.txt"
         hits = hybrid.search("ocean tides and the moon", 10, mode, without).hits
@@ -112,7 +112,7 @@ def test_passages_point_at_pages_and_spans(snapshot: Snapshot, real_embedder: Em
     [passage] = load_passages(snapshot.store, [outcome.hits[0].position])
     doc = snapshot.store.document(passage.doc_id)
     assert doc is not None
-    assert doc["text"][passage.char_start : passage.char_end] == passage.text
+    assert doc.text[passage.char_start : passage.char_end] == passage.text
     assert (passage.page_start, passage.page_end) == (1, 2) or passage.page_start == 2
 
 

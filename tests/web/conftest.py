@@ -15,8 +15,8 @@ import pytest
 from rag.embedding import Embedder
 from rag.settings import Settings, build_settings
 from tests.conftest import ROOT, write_facts
+from tests.openai_server import fake_openai
 from tests.service_helpers import running_service
-from tests.web.scripted_openai import scripted_openai
 
 ARTEFACTS = ROOT / "test-artifacts" / "web"
 # Without the background-networking flags chromium keeps dialling out, and on a
@@ -63,9 +63,9 @@ def web_index(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder)
 
 @pytest.fixture(scope="module")
 def service(web_index: Path, real_embedder: Embedder) -> Iterator[httpx.Client]:
-    """The service; its `openai` generator is the scripted server in scripted_openai.py."""
-    with scripted_openai() as url:
-        openai = {"base_url": url, "timeout_s": 10.0, "deadline_s": 20.0}
+    """The service; its `openai` generator is the fake server's `scripted` draft."""
+    with fake_openai() as root:
+        openai = {"base_url": f"{root}/scripted/v1", "timeout_s": 10.0, "deadline_s": 20.0}
         settings = build_settings({"index_dir": web_index, "openai": openai}, use_env=False)
         with running_service(settings, real_embedder) as client:
             yield client

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
@@ -43,11 +41,11 @@ def list_documents(
         total=len(rows),
         documents=[
             DocumentSummary(
-                doc_id=r["doc_id"],
-                title=r["title"],
-                source=r["source_path"],
-                chunks=r["n_chunks"],
-                metadata=json.loads(r["metadata"]),
+                doc_id=r.doc_id,
+                title=r.title,
+                source=r.source_path,
+                chunks=r.n_chunks,
+                metadata=dict(r.metadata),
             )
             for r in page
         ],
@@ -67,23 +65,23 @@ def get_document(doc_id: str, holder: HolderDep, _: UserDep) -> DocumentDetail:
         )
     return DocumentDetail(
         doc_id=doc_id,
-        title=row["title"],
-        source=row["source_path"],
-        source_key=row["source_key"],
-        content_hash=row["content_hash"],
-        metadata=json.loads(row["metadata"]),
-        warnings=json.loads(row["warnings"]),
+        title=row.title,
+        source=row.source_path,
+        source_key=row.source_key,
+        content_hash=row.content_hash,
+        metadata=dict(row.metadata),
+        warnings=list(row.warnings),
         chunks=[
             ChunkSummary(
-                chunk_id=c["chunk_id"],
-                ordinal=c["ordinal"],
-                page_start=c["page_start"],
-                page_end=c["page_end"],
-                char_start=c["char_start"],
-                char_end=c["char_end"],
-                heading_path=json.loads(c["heading_path"]),
-                tokens=c["n_tokens"],
-                text=c["text"],
+                chunk_id=c.chunk_id,
+                ordinal=c.ordinal,
+                page_start=c.page_start,
+                page_end=c.page_end,
+                char_start=c.char_start,
+                char_end=c.char_end,
+                heading_path=list(c.heading_path),
+                tokens=c.n_tokens,
+                text=c.text,
             )
             for c in chunks
         ],

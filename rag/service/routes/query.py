@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from rag.answer.answerer import Answer
 from rag.answer.build import make_answerer
-from rag.answer.serialize import answer_data
 from rag.answer.transforms import condense
 from rag.embedding import Embedder
 from rag.errors import RagError
@@ -65,10 +64,10 @@ class Served:
     generation: int
 
     def data(self) -> dict[str, Any]:
-        return {**answer_data(self.answer), "generation": self.generation}
+        return AnswerBody.served(self.answer, self.generation).model_dump(mode="json")
 
 
-@router.post("/query", response_model=None, responses=RESPONSES)
+@router.post("/query", response_model=AnswerBody, responses=RESPONSES)
 def query(
     body: QueryRequest,
     request: Request,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from rag.answer.serialize import location_of
 from rag.errors import ConfigError
 from rag.retrieval.hybrid import Retrieved
 from rag.retrieval.passages import Passage
@@ -77,12 +78,7 @@ def check_limits(question: str, top_k: int, settings: Settings) -> None:
 def _result(rank: int, hit: Retrieved, passage: Passage) -> SearchResult:
     return SearchResult(
         rank=rank,
-        chunk_id=passage.chunk_id,
-        doc_id=passage.doc_id,
-        title=passage.title,
-        source=passage.source_path,
-        page_start=passage.page_start,
-        page_end=passage.page_end,
+        **location_of(passage),
         char_start=passage.char_start,
         char_end=passage.char_end,
         heading_path=list(passage.heading_path),
