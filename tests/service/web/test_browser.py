@@ -15,8 +15,8 @@ import httpx
 
 from rag.embedding import Embedder
 from tests.openai_server import INVENTED
+from tests.service.web.conftest import KEY, open_page, screenshot, web_settings
 from tests.service_helpers import running_service
-from tests.web.conftest import KEY, open_page, screenshot, web_settings
 
 GLACIERS = "How do glaciers shape valleys?"
 # Records whether the unchecked draft was on the page before the checked answer.
