@@ -242,6 +242,9 @@ class ServiceSettings(_Group):
     )
     max_question_chars: int = Field(2000, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
+    chat_model: str = Field(
+        "rag", min_length=1, description="The model id GET /v1/models lists for the index."
+    )
 
 
 class IngestSettings(_Group):

@@ -41,6 +41,14 @@ class Citation:
     supporting_text: str
 
 
+@dataclass(frozen=True)
+class Shown:
+    """Streamed before the draft: the passages (evidence excerpts) the generator
+    reads, numbered from 1 as its markers cite them."""
+
+    passages: tuple[Passage, ...]
+
+
 @dataclass
 class Answer:
     question: str
@@ -57,6 +65,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     fallback_reason: str | None = None
     supports: list[list[Citation]] = field(default_factory=list)  # per verdict
+    usage: tuple[int, int] | None = None  # tokens the model read and wrote; None unknown
 
 
 class Answerer:
@@ -90,8 +99,9 @@ class Answerer:
 
     def stream(
         self, question: str, mode: FusionMode = FusionMode.RRF, filters: Filters | None = None
-    ) -> Iterator[str | Answer]:
-        """Answer text pieces as they are generated, then the checked `Answer`."""
+    ) -> Iterator[str | Shown | Answer]:
+        """The passages shown, answer text pieces as they are generated, then the
+        checked `Answer` (only the `Answer` when the gate refuses)."""
         clock: dict[str, float] = {}
         started = time.perf_counter()
         outcome = self._retriever.search(
@@ -123,6 +133,7 @@ class Answerer:
         if self._evidence is not None:
             passages = result.passages = self._evidence.select(question, passages)
             clock["evidence"] = _ms(started)
+        yield Shown(tuple(passages))
         started = time.perf_counter()
         pieces = []
         for piece in self._generator.stream(question, passages):
@@ -133,6 +144,7 @@ class Answerer:
         clock["generate"] = _ms(started)
         result.generator = self._generator.name
         result.fallback_reason = getattr(self._generator, "fallback_reason", None)
+        result.usage = getattr(self._generator, "usage", None)
         if is_refusal(result.draft):
             result.reason = "the generator found no answer in the passages"
         else:

@@ -21,6 +21,11 @@ from rag.retrieval.passages import Passage
 class Generator(Protocol):
     name: str
 
+    @property
+    def usage(self) -> tuple[int, int] | None:
+        """Tokens the model read and wrote for the last answer; None where unknown."""
+        ...
+
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         """Pieces of the answer text, citing passages by their 1-based number."""
         ...
@@ -38,6 +43,7 @@ class LocalGenerator:
         self._load = load
         self._max_tokens = max_tokens
         self._deadline_s = deadline_s
+        self.usage: tuple[int, int] | None = None
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         deadline = self._deadline_s
@@ -53,6 +59,8 @@ class LocalGenerator:
             messages = answer_messages(question, passages)
             grammar = answer_grammar(len(passages)) if passages else None
             yield from llm.chat_stream(messages, self._max_tokens, grammar)
+            speed = llm.last_speed
+            self.usage = (speed.prompt_total, speed.generated) if speed else None
         except (RagError, RuntimeError, ValueError, OSError) as exc:
             raise GeneratorFailedError(f"local model: {exc}") from None
 
@@ -64,6 +72,7 @@ class ExtractiveGenerator:
     """No LLM: the passage sentences closest to the question, verbatim, each cited."""
 
     name = "extractive"
+    usage: tuple[int, int] | None = (0, 0)  # no model reads or writes
 
     def __init__(self, embedder: Embedder, sentences: int = 2, min_similarity: float = 0.3):
         self._embedder = embedder

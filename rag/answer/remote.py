@@ -25,6 +25,7 @@ class OpenAIGenerator:
     a chunk that is not the API's JSON, or a stream cut off before its end."""
 
     name = "openai"
+    usage: tuple[int, int] | None = None  # the server's token counts are not read
 
     def __init__(self, settings: OpenAISettings, max_tokens: int) -> None:
         self._settings = settings
@@ -96,6 +97,11 @@ class FallbackGenerator:
         self._fallback = fallback
         self.name = primary.name
         self.fallback_reason: str | None = None
+        self._used = primary
+
+    @property
+    def usage(self) -> tuple[int, int] | None:
+        return self._used.usage
 
     def stream(self, question: str, passages: Sequence[Passage]) -> Iterator[str]:
         started = False
@@ -115,4 +121,5 @@ class FallbackGenerator:
             )
             log.warning("generator fallback: %s", self.fallback_reason)
         self.name = self._fallback.name
+        self._used = self._fallback
         yield from self._fallback.stream(question, passages)

@@ -87,7 +87,7 @@ def _ask(answerer: Answerer, question: str, mode: FusionMode, live: bool) -> Ans
     for event in answerer.stream(question, mode):
         if isinstance(event, Answer):
             result = event
-        else:
+        elif isinstance(event, str):
             sys.stdout.write(event)
             sys.stdout.flush()
     assert result is not None

@@ -27,6 +27,7 @@ class Speed:
     seconds to the first generated token, tokens generated and seconds in all."""
 
     prompt_tokens: int
+    prompt_total: int = 0  # the whole prompt, reused prefix included
     first_token_s: float | None = None
     generated: int = 0
     total_s: float = 0.0
@@ -99,7 +100,7 @@ class LocalLLM:
             prompt = self._llm.tokenize(
                 self.template.prompt(messages).encode("utf-8"), special=True
             )
-            speed = Speed(prompt_tokens=len(prompt) - self._held_prefix(prompt))
+            speed = Speed(len(prompt) - self._held_prefix(prompt), prompt_total=len(prompt))
             self.last_speed = speed
             started = time.perf_counter()
             chunks = self._llm.create_chat_completion(

@@ -23,7 +23,7 @@ from rag.service import errors, page
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
-from rag.service.routes import admin, documents, health, query, search
+from rag.service.routes import admin, chat, documents, health, query, search
 from rag.settings import Settings
 
 log = logging.getLogger("rag.service")
@@ -67,7 +67,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     errors.install(app)
-    for module in (health, search, query, documents, admin):
+    for module in (health, search, query, chat, documents, admin):
         app.include_router(module.router)
     page.install(app)
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from rag.errors import (
     ConfigError,
@@ -22,8 +25,21 @@ from rag.errors import (
     IndexNotFoundError,
     RagError,
 )
+from rag.service.openai_schemas import error_body
 
 log = logging.getLogger("rag.service")
+# The OpenAI-compatible routes answer errors in OpenAI's shape, as its clients expect.
+OPENAI_PATHS = ("/v1/chat/", "/v1/models")
+OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+}
+OPENAI_CODES = {401: "invalid_api_key", 404: "model_not_found"}
 
 STATUS = {
     ConfigError: status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -42,9 +58,31 @@ def _status_of(error: RagError) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
+def _openai(request: Request) -> bool:
+    return request.url.path.startswith(OPENAI_PATHS)
+
+
+def openai_error(
+    message: str, status_code: int, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    kind = OPENAI_TYPES.get(status_code, "server_error")
+    body = error_body(message, kind, OPENAI_CODES.get(status_code))
+    return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
+
+
 async def rag_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RagError)
-    return JSONResponse({"error": str(error)}, status_code=_status_of(error))
+    code = _status_of(error)
+    if _openai(request):
+        return openai_error(str(error), status.HTTP_400_BAD_REQUEST if code == 422 else code)
+    return JSONResponse({"error": str(error)}, status_code=code)
+
+
+async def http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if _openai(request):
+        return openai_error(str(error.detail), error.status_code, error.headers)
+    return await http_exception_handler(request, error)
 
 
 async def validation_error(request: Request, error: Exception) -> JSONResponse:
@@ -52,6 +90,9 @@ async def validation_error(request: Request, error: Exception) -> JSONResponse:
     problems = [
         {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()
     ]
+    if _openai(request):
+        said = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return openai_error(f"invalid request: {said}", status.HTTP_400_BAD_REQUEST)
     return JSONResponse(
         {"error": "invalid request", "detail": problems},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -67,6 +108,8 @@ async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
         request.url.path,
         exc_info=error,
     )
+    if _openai(request):
+        return openai_error(f"internal error, id {error_id}", 500)
     return JSONResponse(
         {"error": "internal error", "id": error_id},
         status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
@@ -76,4 +119,5 @@ async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RagError, rag_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected_error)

@@ -26,7 +26,11 @@ from rag.settings import Settings, build_settings
 from tests.service_helpers import running_service
 
 USER, ADMIN, WRONG = "user-SECRET-5b1f", "admin-SECRET-9c2e", "wrong-SECRET-77aa"
-BODIES = {"/v1/search": {"question": "tides"}, "/v1/query": {"question": "What causes tides?"}}
+BODIES = {
+    "/v1/search": {"question": "tides"},
+    "/v1/query": {"question": "What causes tides?"},
+    "/v1/chat/completions": {"model": "rag", "messages": [{"role": "user", "content": "tides"}]},
+}
 
 
 def keyed_settings(index: Path, **service: object) -> Settings:
@@ -81,9 +85,17 @@ def test_the_route_table_has_the_admin_and_user_routes_the_readme_lists() -> Non
     assert USER_ROUTES == [
         ("GET", "/v1/documents"),
         ("GET", "/v1/documents/{doc_id}"),
+        ("GET", "/v1/models"),
+        ("POST", "/v1/chat/completions"),
         ("POST", "/v1/query"),
         ("POST", "/v1/search"),
     ]
+
+
+def _message(response: httpx.Response) -> str:
+    """The error text: FastAPI's `detail`, or OpenAI's `error.message` on its routes."""
+    body = response.json()
+    return str(body["error"]["message"] if "error" in body else body["detail"])
 
 
 def test_every_route_checks_its_key(facts_index: Path, real_embedder: Embedder) -> None:
@@ -92,7 +104,7 @@ def test_every_route_checks_its_key(facts_index: Path, real_embedder: Embedder) 
             for key in (None, WRONG, "", f"{USER}x"):
                 refused = call(client, method, path, key)
                 assert refused.status_code == 401, (method, path, key)
-                assert "missing or unknown API key" in refused.json()["detail"]
+                assert "missing or unknown API key" in _message(refused)
                 assert refused.headers["www-authenticate"] == "Bearer"
         for method, path in ADMIN_ROUTES:
             forbidden = call(client, method, path, USER)

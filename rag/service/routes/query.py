@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from rag.answer.answerer import Answer
+from rag.answer.answerer import Answer, Shown
 from rag.answer.build import make_answerer
 from rag.answer.transforms import condense
 from rag.embedding import Embedder
@@ -96,7 +96,7 @@ def query(
     if body.history:
         history = [{"role": t.role, "content": t.content} for t in body.history]
         question = condense(question, history, llm.tasks)
-    events = _events(Models(embedder, llm), settings, holder, question, mode, filters)
+    events = answer_events(Models(embedder, llm), settings, holder, question, mode, filters)
     if body.stream:
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     served = [e for e in events if isinstance(e, Served)][-1]
@@ -114,26 +114,29 @@ class Models:
     llm: LazyLLM
 
 
-def _events(
+def answer_events(
     models: Models,
     settings: Settings,
     holder: IndexHolder,
     question: str,
     mode: FusionMode,
     filters: Filters,
-) -> Iterator[str | Served]:
+) -> Iterator[str | Shown | Served]:
     with holder.acquire() as live:
         answerer = make_answerer(settings, live.retriever, models.embedder, models.llm)
         for event in answerer.stream(question, mode, filters):
-            yield Served(event, live.generation) if isinstance(event, Answer) else event
+            if isinstance(event, Answer):
+                yield Served(event, live.generation)
+            else:
+                yield event
 
 
-def _sse(events: Iterator[str | Served]) -> Iterator[str]:
+def _sse(events: Iterator[str | Shown | Served]) -> Iterator[str]:
     try:
         for event in events:
             if isinstance(event, Served):
                 yield _frame("answer", event.data())
-            else:
+            elif isinstance(event, str):
                 yield _frame("token", {"text": event})
     except RagError as error:
         yield _frame("error", {"error": str(error)})
