@@ -64,6 +64,25 @@ class IngestReport:
         lines += [f"WARNING  {shown(path)}: {message}" for path, message in self.warnings]
         return "\n".join(lines)
 
+    def record(self) -> dict[str, object]:
+        """The report as JSON-ready data (`rag ingest --json`)."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": [{"path": path, "reason": reason} for path, reason in self.failed],
+            "warnings": [{"path": path, "message": text} for path, text in self.warnings],
+            "files_read": self.files_read,
+            "files_skipped": self.files_skipped,
+            "pages": self.pages,
+            "chunks_new": self.chunks_new,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_total": self.chunks_total,
+            "generation": self.generation,
+            "seconds": round(self.seconds, 3),
+        }
+
 
 def shown(path: str) -> str:
     """A file name on one line: a newline or other control character in it is

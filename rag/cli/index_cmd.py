@@ -11,6 +11,7 @@ from rag.cli import exit_codes
 from rag.cli.options import add_common
 from rag.index.generations import current_generation
 from rag.index.snapshot import open_current
+from rag.index.store import DocumentSummary
 from rag.settings import load_settings
 
 
@@ -31,6 +32,7 @@ def add_index_parser(commands: Any) -> None:
         "list", help="one line per document", epilog="example: rag index list --index .rag/index"
     )
     add_common(listing)
+    listing.add_argument("--json", action="store_true", help="one JSON object per document")
     listing.set_defaults(run=run_list)
     remove = actions.add_parser(
         "rm",
@@ -39,6 +41,7 @@ def add_index_parser(commands: Any) -> None:
     )
     add_common(remove)
     remove.add_argument("documents", nargs="+", metavar="DOC")
+    remove.add_argument("--json", action="store_true", help="print the removed ids as JSON")
     remove.set_defaults(run=run_rm)
 
 
@@ -83,6 +86,9 @@ def run_list(args: argparse.Namespace) -> int:
     snapshot = open_current(settings.index_dir)
     try:
         for doc in snapshot.store.document_summaries():
+            if args.json:
+                print(json.dumps(_summary(doc)))
+                continue
             name = Path(doc.source_path).name
             extra = doc.source_key.partition("#")[2]
             label = f"{name}#{extra}" if extra else name
@@ -97,8 +103,22 @@ def run_rm(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, index_dir=args.index)
     removed = remove_documents(settings, args.documents)
-    print(f"removed {len(removed)} document(s): {' '.join(removed)}")
+    if args.json:
+        print(json.dumps({"removed": removed}))
+    else:
+        print(f"removed {len(removed)} document(s): {' '.join(removed)}")
     return exit_codes.OK
+
+
+def _summary(doc: DocumentSummary) -> dict[str, Any]:
+    return {
+        "doc_id": doc.doc_id,
+        "title": doc.title,
+        "source": doc.source_path,
+        "source_key": doc.source_key,
+        "chunks": doc.n_chunks,
+        "metadata": dict(doc.metadata),
+    }
 
 
 def _describe(chunking: dict[str, Any]) -> str:

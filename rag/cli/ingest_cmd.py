@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ def add_ingest_parser(commands: Any) -> None:
         help="follow symbolic links inside the given folders",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--shards", type=int, help="split the new generation into N shards (default 1)"
     )
@@ -104,5 +106,5 @@ def run(args: argparse.Namespace) -> int:
         report = run_ray_ingest(settings, options)
     else:
         report = run_ingest(settings, options, lambda: make_embedder(settings.embedding))
-    print(report.table())
+    print(json.dumps(report.record()) if args.json else report.table())
     return exit_codes.PARTIAL if report.failed else exit_codes.OK

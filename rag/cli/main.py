@@ -11,12 +11,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from rag import __version__
 from rag.cli import exit_codes
 from rag.cli.ask_cmd import add_ask_parser
 from rag.cli.bench_cmd import add_bench_parser
 from rag.cli.eval_cmd import add_eval_parser
 from rag.cli.index_cmd import add_index_parser
 from rag.cli.ingest_cmd import add_ingest_parser
+from rag.cli.mcp_cmd import add_mcp_parser
 from rag.cli.search_cmd import add_search_parser
 from rag.cli.serve_cmd import add_serve_parser
 from rag.errors import RagError
@@ -31,15 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
         "  rag index stats --index .rag/index\n"
         '  rag search "how are PDFs read" --index .rag/index\n'
         "  rag serve --index .rag/index --port 8000\n"
+        "  rag mcp --index .rag/index\n"
         "  rag eval retrieval --dataset ../shared/datasets/beir-scifact\n"
         "  rag bench bm25 --sizes 10000,100000",
     )
+    parser.add_argument("--version", action="version", version=f"rag {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_ingest_parser(commands)
     add_index_parser(commands)
     add_search_parser(commands)
     add_ask_parser(commands)
     add_serve_parser(commands)
+    add_mcp_parser(commands)
     add_eval_parser(commands)
     add_bench_parser(commands)
     return parser

@@ -55,7 +55,7 @@ def add_search_parser(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, index_dir=args.index)
     mode = FusionMode.parse(args.mode or settings.retrieval.mode)
-    top_k = args.top_k or settings.retrieval.top_k
+    top_k = settings.retrieval.top_k if args.top_k is None else args.top_k
     if not 1 <= top_k <= settings.retrieval.max_top_k:
         raise ConfigError(f"--top-k must be 1..{settings.retrieval.max_top_k}")
     filters = Filters(

@@ -9,17 +9,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from rag import __version__
 from rag.embedding import Embedder, make_embedder
 from rag.index.snapshot import ShardOpener, local_shards
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.rerank import make_reranker
-from rag.service import errors, page
+from rag.service import errors, mcp_server, page
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
@@ -32,6 +34,14 @@ EmbedderFactory = Callable[[Settings], Embedder]
 
 def default_embedder(settings: Settings) -> Embedder:
     return make_embedder(settings.embedding)
+
+
+class McpEndpoint:
+    """`/mcp`: the MCP tools over streamable HTTP (`rag.service.mcp_server`), made
+    in the lifespan, once the index and models are loaded."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await scope["app"].state.mcp(scope, receive, send)
 
 
 def create_app(
@@ -54,7 +64,12 @@ def create_app(
         await run_in_threadpool(holder.try_reload)
         holder.watch()
         app.state.holder = holder
-        yield
+        manager = mcp_server.http_manager(
+            mcp_server.build_server(mcp_server.Backend(settings, holder, model, llm)), settings
+        )
+        app.state.mcp = mcp_server.keyed_endpoint(manager, settings)
+        async with manager.run():
+            yield
         holder.close()
         app.state.llm.close()
 
@@ -70,6 +85,7 @@ def create_app(
     for module in (health, search, query, chat, documents, admin):
         app.include_router(module.router)
     page.install(app)
+    app.router.routes.append(Route("/mcp", endpoint=McpEndpoint(), include_in_schema=False))
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:

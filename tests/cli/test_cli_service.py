@@ -31,6 +31,19 @@ def test_search_command(facts_index: Path) -> None:
     }
     bad = rag("search", "lava", "--index", facts_index, "--mode", "borda")
     assert bad.returncode == 2 and "rrf, minmax, dense, sparse" in bad.stderr
+    none = rag("search", "lava", "--index", facts_index, "--top-k", "0")
+    assert none.returncode == 2 and "--top-k must be 1..100" in none.stderr
+
+
+def test_version_and_json_listings(facts_index: Path) -> None:
+    version = rag("--version")
+    assert version.returncode == 0 and version.stdout.startswith("rag 0.")
+    listed = [
+        json.loads(line)
+        for line in rag("index", "list", "--index", facts_index, "--json").stdout.splitlines()
+    ]
+    assert len(listed) == 6 and {d["source"].rsplit("/", 1)[-1] for d in listed} >= {"bees.txt"}
+    assert all(d["chunks"] >= 1 and len(d["doc_id"]) == 16 for d in listed)
 
 
 def test_serve_command_binds_loopback_without_keys(facts_index: Path) -> None:

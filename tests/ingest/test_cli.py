@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -63,6 +64,8 @@ def test_ingest_stats_list_rm_and_exit_codes(guide: Path, tmp_path: Path) -> Non
     assert mismatch.returncode == 3 and "chunking.size: the index was built with 200" in (
         mismatch.stderr
     )
+    again = json.loads(rag("ingest", guide, "--index", index, "--json").stdout)
+    assert again["added"] == 1 and again["unchanged"] == 3 and again["failed"] == []
     missing = rag("index", "stats", "--index", tmp_path / "nowhere")
     assert missing.returncode == 3 and "no index at" in missing.stderr
     assert "Traceback" not in usage.stderr + missing.stderr + mismatch.stderr

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 
 from rag.answer.serialize import location_of
 from rag.errors import ConfigError
-from rag.retrieval.hybrid import Retrieved
+from rag.retrieval.hybrid import Retrieved, SearchOutcome
 from rag.retrieval.passages import Passage
 from rag.service.deps import HolderDep, MetricsDep, SettingsDep, UserDep
+from rag.service.holder import IndexHolder
 from rag.service.schemas import (
     BAD_BODY,
     KEY_REFUSED,
@@ -34,6 +35,22 @@ def search(
     _: UserDep,
 ) -> SearchResponse:
     """Ranked chunks for a question, with each retriever's rank and score."""
+    response, outcome = run_search(body, settings, holder)
+    for stage, ms in outcome.timings_ms.items():
+        metrics.stages.labels(stage).observe(ms / 1000)
+    request.state.log_fields = {
+        "generation": response.generation,
+        "mode": outcome.mode.value,
+        "results": len(response.results),
+        "stages_ms": response.timings_ms,
+    }
+    return response
+
+
+def run_search(
+    body: SearchRequest, settings: Settings, holder: IndexHolder
+) -> tuple[SearchResponse, SearchOutcome]:
+    """The search of `body` on the live generation (the route's, and MCP's `search` tool)."""
     top_k = body.top_k or settings.retrieval.top_k
     mode = body.mode or settings.retrieval.mode
     check_limits(body.question, top_k, settings)
@@ -42,24 +59,17 @@ def search(
         outcome = live.retriever.search(body.question, top_k, mode, filters)
         passages = live.retriever.passages([h.position for h in outcome.hits])
         generation = live.generation
-    for stage, ms in outcome.timings_ms.items():
-        metrics.stages.labels(stage).observe(ms / 1000)
-    request.state.log_fields = {
-        "generation": generation,
-        "mode": outcome.mode.value,
-        "results": len(passages),
-        "stages_ms": _rounded(outcome.timings_ms),
-    }
     results = [
         _result(rank, hit, p)
         for rank, (hit, p) in enumerate(zip(outcome.hits, passages, strict=True), start=1)
     ]
-    return SearchResponse(
+    response = SearchResponse(
         generation=generation,
         mode=outcome.mode,
         results=results,
         timings_ms=_rounded(outcome.timings_ms),
     )
+    return response, outcome
 
 
 def check_limits(question: str, top_k: int, settings: Settings) -> None:
