@@ -21,7 +21,7 @@ from rag.embedding import Embedder, make_embedder
 from rag.index.snapshot import ShardOpener, local_shards
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.rerank import make_reranker
-from rag.service import errors, mcp_server, page
+from rag.service import docs_pages, errors, mcp_server, page
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
@@ -65,7 +65,8 @@ def create_app(
         holder.watch()
         app.state.holder = holder
         manager = mcp_server.http_manager(
-            mcp_server.build_server(mcp_server.Backend(settings, holder, model, llm)), settings
+            mcp_server.build_server(mcp_server.Backend(settings, holder, model, llm, metrics)),
+            settings,
         )
         app.state.mcp = mcp_server.keyed_endpoint(manager, settings)
         async with manager.run():
@@ -78,6 +79,8 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="Hybrid retrieval over your own documents.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -85,6 +88,7 @@ def create_app(
     for module in (health, search, query, chat, documents, admin):
         app.include_router(module.router)
     page.install(app)
+    docs_pages.install(app)
     app.router.routes.append(Route("/mcp", endpoint=McpEndpoint(), include_in_schema=False))
 
     @app.get("/metrics", include_in_schema=False)

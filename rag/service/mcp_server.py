@@ -30,6 +30,7 @@ from rag.llm.lazy import LazyLLM
 from rag.retrieval.filters import Filters
 from rag.service.auth import Role, role_of
 from rag.service.holder import IndexHolder
+from rag.service.metrics import Metrics
 from rag.service.routes import documents
 from rag.service.routes.query import Models, Served, answer_events
 from rag.service.routes.search import check_limits, run_search
@@ -61,6 +62,7 @@ class Backend:
     holder: IndexHolder
     embedder: Embedder
     llm: LazyLLM
+    metrics: Metrics | None = None
 
 
 def said(tool: Callable[P, T]) -> Callable[P, T]:
@@ -113,7 +115,7 @@ def build_server(backend: Backend) -> MCPServer:
         if passages is not None:
             settings = settings.with_changes(answer={"passages": passages})
         check_limits(question, settings.answer.passages, settings)
-        models = Models(backend.embedder, backend.llm)
+        models = Models(backend.embedder, backend.llm, backend.metrics)
         events = answer_events(
             models, settings, backend.holder, question, settings.retrieval.mode, Filters()
         )

@@ -41,6 +41,11 @@ def test_extractive_answer_json_and_stream(facts_index: Path, real_embedder: Emb
         assert refused["refused"] is True and refused["citations"] == []
         bad = client.post("/v1/query", json={"question": "x", "generator": "gpt-9"})
         assert bad.status_code == 422
+        metrics = client.get("/metrics").text
+    assert 'rag_answers_total{generator="extractive",outcome="answered"} 2.0' in metrics
+    assert 'rag_answers_total{generator="extractive",outcome="refused: ' in metrics
+    assert 'rag_answer_seconds_count{generator="extractive"} 3.0' in metrics
+    assert "process_cpu_seconds_total" in metrics and "rag_generator_fallbacks_total 0.0" in metrics
 
 
 @pytest.mark.slow

@@ -27,7 +27,7 @@ from rag.answer.release import SentenceRelease, shown
 from rag.errors import RagError
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.filters import Filters
-from rag.service.deps import EmbedderDep, HolderDep, LLMDep, SettingsDep, UserDep
+from rag.service.deps import EmbedderDep, HolderDep, LLMDep, MetricsDep, SettingsDep, UserDep
 from rag.service.openai_schemas import (
     ChatCompletion,
     ChatRequest,
@@ -71,6 +71,7 @@ def chat_completions(
     holder: HolderDep,
     embedder: EmbedderDep,
     llm: LLMDep,
+    metrics: MetricsDep,
     _: UserDep,
 ) -> JSONResponse | StreamingResponse:
     """Answer the last user message from the documents, as OpenAI's chat API does.
@@ -91,7 +92,7 @@ def chat_completions(
         from rag.answer.transforms import condense
 
         question = condense(question, history, llm.tasks)
-    models = Models(embedder, llm)
+    models = Models(embedder, llm, metrics)
     events = answer_events(models, settings, holder, question, settings.retrieval.mode, Filters())
     reply = Reply(body.model, settings)
     headers = _ignored(body)

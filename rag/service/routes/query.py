@@ -19,8 +19,9 @@ from rag.errors import RagError
 from rag.llm.lazy import LazyLLM
 from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.service.deps import EmbedderDep, HolderDep, LLMDep, SettingsDep, UserDep
+from rag.service.deps import EmbedderDep, HolderDep, LLMDep, MetricsDep, SettingsDep, UserDep
 from rag.service.holder import IndexHolder
+from rag.service.metrics import Metrics
 from rag.service.routes.search import check_limits
 from rag.service.schemas import (
     BAD_BODY,
@@ -75,6 +76,7 @@ def query(
     holder: HolderDep,
     embedder: EmbedderDep,
     llm: LLMDep,
+    metrics: MetricsDep,
     _: UserDep,
 ) -> JSONResponse | StreamingResponse:
     """Answer from the documents: every sentence cited and checked, or a refusal.
@@ -96,7 +98,9 @@ def query(
     if body.history:
         history = [{"role": t.role, "content": t.content} for t in body.history]
         question = condense(question, history, llm.tasks)
-    events = answer_events(Models(embedder, llm), settings, holder, question, mode, filters)
+    events = answer_events(
+        Models(embedder, llm, metrics), settings, holder, question, mode, filters
+    )
     if body.stream:
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     served = [e for e in events if isinstance(e, Served)][-1]
@@ -110,8 +114,11 @@ def query(
 
 @dataclass(frozen=True)
 class Models:
+    """What answers need besides the index, and where their figures are counted."""
+
     embedder: Embedder
     llm: LazyLLM
+    metrics: Metrics | None = None
 
 
 def answer_events(
@@ -126,6 +133,8 @@ def answer_events(
         answerer = make_answerer(settings, live.retriever, models.embedder, models.llm)
         for event in answerer.stream(question, mode, filters):
             if isinstance(event, Answer):
+                if models.metrics is not None:
+                    models.metrics.answered(event)
                 yield Served(event, live.generation)
             else:
                 yield event

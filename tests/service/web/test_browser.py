@@ -200,3 +200,34 @@ def test_phone_width_labels_and_keyboard(browser: Any, service: httpx.Client) ->
         page.keyboard.press("Enter")
         assert page.evaluate("document.activeElement.classList.contains('source')") is True
         screenshot(page, "phone")
+
+
+def test_the_api_docs_render_with_no_network(page: Any, service: httpx.Client) -> None:
+    """Swagger UI and ReDoc load their scripts from the service itself: on this
+    closed network a CDN asset would leave the page blank."""
+    base = str(service.base_url).rstrip("/")
+    LOCAL = (base, f"blob:{base}", "data:")  # noqa: N806  a worker's blob is this origin's
+    outside: list[str] = []
+    # ReDoc's credit link shows a logo from its CDN, the one image it cannot help
+    # loading; on a closed network it is simply missing. Scripts, styles and data
+    # must all come from the service.
+    page.on(
+        "request",
+        lambda r: (
+            outside.append(r.url)
+            if not r.url.startswith(LOCAL) and r.resource_type != "image"
+            else None
+        ),
+    )
+    page.goto(f"{base}/docs")
+    page.wait_for_selector("#swagger-ui .opblock-summary-path")
+    assert "/v1/chat/completions" in page.inner_text("#swagger-ui")
+    page.goto(f"{base}/redoc")
+    page.wait_for_selector("redoc h1, redoc h2")
+    assert "/v1/search" in page.inner_text("redoc")
+    assert outside == [], outside
+    for asset in (
+        "/docs-assets/swagger-ui-bundle.js",
+        "/docs-assets/redoc.standalone.js",
+    ):
+        assert service.get(asset).status_code == 200
