@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rag.answer.answerer import Answer, Answerer
+from rag.answer.batch import BatchLine, read_questions, run_batch
 from rag.answer.build import make_answerer
 from rag.answer.serialize import answer_data
 from rag.cli import exit_codes
 from rag.cli.options import add_common
 from rag.embedding import make_embedder
+from rag.errors import ConfigError
 from rag.llm.lazy import LazyLLM
 from rag.modes import FusionMode, GeneratorKind, QueryTransformKind
 from rag.retrieval.open import open_retriever
@@ -24,6 +27,7 @@ checked; refuse when the documents do not say.
 examples:
   rag ask "How are encrypted PDFs handled?" --index .rag/index
   rag ask "What does RRF do?" --generator extractive --json
+  rag ask --batch questions.jsonl --out answers.jsonl   # {"id": ..., "question": ...} a line
 """
 
 
@@ -37,8 +41,14 @@ def add_ask_parser(commands: Any) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("question")
+    parser.add_argument("question", nargs="?")
     add_common(parser)
+    parser.add_argument(
+        "--batch", type=Path, metavar="FILE", help="answer a JSON-lines file of questions"
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="FILE", help="with --batch: the answers, one JSON line each"
+    )
     parser.add_argument(
         "--generator",
         choices=GeneratorKind.choices(),
@@ -68,15 +78,31 @@ def run(args: argparse.Namespace) -> int:
         answer__query_transform=args.transform,
     )
     mode = FusionMode.parse(args.mode or settings.retrieval.mode)
+    if (args.batch is None) == (args.question is None):
+        raise ConfigError("give a question, or --batch FILE --out FILE", "not both")
+    if args.batch is not None and args.out is None:
+        raise ConfigError("--batch needs --out FILE", "name the file for the answers")
+    lines = read_questions(args.batch) if args.batch is not None else []
     embedder = make_embedder(settings.embedding)
     llm = LazyLLM(settings)
-    live = not args.json and (sys.stdout.isatty() if args.stream is None else args.stream)
-    with open_retriever(settings, embedder, llm) as retriever:
-        answerer = make_answerer(settings, retriever, embedder, llm)
-        answer = _ask(answerer, args.question, mode, live)
-    llm.close()
+    try:
+        with open_retriever(settings, embedder, llm) as retriever:
+            answerer = make_answerer(settings, retriever, embedder, llm)
+            if args.batch is not None:
+                return _batch(answerer, lines, args.out, mode)
+            live = not args.json and (sys.stdout.isatty() if args.stream is None else args.stream)
+            answer = _ask(answerer, args.question, mode, live)
+    finally:
+        llm.close()
     print(json.dumps(answer_data(answer), indent=2) if args.json else as_text(answer))
     return exit_codes.OK
+
+
+def _batch(answerer: Answerer, lines: list[BatchLine], out: Path, mode: FusionMode) -> int:
+    progress = sys.stderr.isatty()
+    report = run_batch(lines, lambda q: answer_data(answerer.answer(q, mode)), out, progress)
+    print(f"{report.summary()}; answers in {out}")
+    return exit_codes.PARTIAL if report.failed else exit_codes.OK
 
 
 def _ask(answerer: Answerer, question: str, mode: FusionMode, live: bool) -> Answer:

@@ -132,3 +132,36 @@ def test_ask_in_a_terminal_streams_the_draft_then_prints_the_checked_answer(
     draft, _, checked = screen.partition(DRAFT_END)
     assert "Moon" in draft and "[" in draft  # the model's own draft, markers and all
     assert "Moon" in checked and "tides.txt" in checked  # then the answer with its citation
+
+
+def test_ask_batch_reports_bad_lines_and_resumes_after_a_kill(
+    facts_index: Path, tmp_path: Path
+) -> None:
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        '{"id": "bees", "question": "Which animal uses a waggle dance?"}\n'
+        '{"id": "tides", "question": "What causes ocean tides?"}\n'
+        "{not json\n"
+        '{"id": "empty"}\n'
+        '{"id": "cup", "question": "Who won the 1998 world cup?"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "answers.jsonl"
+    args = ("ask", "--batch", questions, "--out", out, "--index", facts_index)
+    first = rag(*args, "--generator", "extractive")
+    assert first.returncode == 1, first.stderr  # two lines failed, the rest answered
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in records] == ["bees", "tides", "3", "empty", "cup"]
+    assert records[2]["error"].startswith("line 3: not JSON")
+    assert records[3]["error"] == 'line 4: no "question" text'
+    assert "waggle dance" in records[0]["answer"]["answer"]
+    assert records[4]["answer"]["refused"] is True
+    assert "2 answered, 1 refused, 2 failed" in first.stdout
+    # A run killed while writing its third record: two whole lines and a torn one.
+    kept = json.dumps({**records[0], "answer": {**records[0]["answer"], "answer": "KEPT"}})
+    out.write_text(kept + "\n" + json.dumps(records[1]) + "\n" + '{"id": "3", "li', "utf-8")
+    again = rag(*args, "--generator", "extractive")
+    assert again.returncode == 1 and "2 already done" in again.stdout
+    resumed = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in resumed] == ["bees", "tides", "3", "empty", "cup"]
+    assert resumed[0]["answer"]["answer"] == "KEPT"  # not answered again
