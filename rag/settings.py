@@ -245,6 +245,11 @@ class ServiceSettings(_Group):
     chat_model: str = Field(
         "rag", min_length=1, description="The model id GET /v1/models lists for the index."
     )
+    batch_dir: Path | None = Field(
+        None, description="Where batch files are kept while the service runs (default: a temp dir)."
+    )
+    max_batch_bytes: int = Field(10_000_000, ge=1024, description="Largest batch input file.")
+    max_batch_lines: int = Field(5000, ge=1, description="Most requests in one batch.")
 
 
 class IngestSettings(_Group):

@@ -22,10 +22,13 @@ from rag.index.snapshot import ShardOpener, local_shards
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.rerank import make_reranker
 from rag.service import docs_pages, errors, mcp_server, page
+from rag.service.batches import BatchStore
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
 from rag.service.routes import admin, chat, documents, health, query, search
+from rag.service.routes import batches as batch_routes
+from rag.service.routes.query import Models
 from rag.settings import Settings
 
 log = logging.getLogger("rag.service")
@@ -69,8 +72,14 @@ def create_app(
             settings,
         )
         app.state.mcp = mcp_server.keyed_endpoint(manager, settings)
+        service = settings.service
+        runner = batch_routes.line_runner(settings, holder, Models(model, llm, metrics))
+        app.state.batches = BatchStore(
+            service.batch_dir, runner, service.max_batch_bytes, service.max_batch_lines
+        )
         async with manager.run():
             yield
+        app.state.batches.close()
         holder.close()
         app.state.llm.close()
 
@@ -85,7 +94,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     errors.install(app)
-    for module in (health, search, query, chat, documents, admin):
+    for module in (health, search, query, chat, batch_routes, documents, admin):
         app.include_router(module.router)
     page.install(app)
     docs_pages.install(app)
@@ -98,6 +107,10 @@ def create_app(
             metrics.generation.set(holder.generation)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(BodyLimit, limit=settings.service.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.service.max_body_bytes,
+        larger={"/v1/files": settings.service.max_batch_bytes + 65536},  # the form's own bytes
+    )
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: refused bodies are logged too
     return app

@@ -29,7 +29,7 @@ from rag.service.openai_schemas import error_body
 
 log = logging.getLogger("rag.service")
 # The OpenAI-compatible routes answer errors in OpenAI's shape, as its clients expect.
-OPENAI_PATHS = ("/v1/chat/", "/v1/models")
+OPENAI_PATHS = ("/v1/chat/", "/v1/models", "/v1/files", "/v1/batches")
 OPENAI_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -51,7 +51,7 @@ STATUS = {
 }
 
 
-def _status_of(error: RagError) -> int:
+def status_of(error: RagError) -> int:
     for kind in type(error).__mro__:
         if kind in STATUS:
             return STATUS[kind]
@@ -72,7 +72,7 @@ def openai_error(
 
 async def rag_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RagError)
-    code = _status_of(error)
+    code = status_of(error)
     if _openai(request):
         return openai_error(str(error), status.HTTP_400_BAD_REQUEST if code == 422 else code)
     return JSONResponse({"error": str(error)}, status_code=code)

@@ -25,21 +25,23 @@ class BodyLimit:
     a 400.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self._larger = larger or {}  # path: its own limit (a batch file upload)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._larger.get(scope["path"], self.limit)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await _too_large(send, self.limit)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
             return
-        first = await self._read_body(receive)
+        first = await self._read_body(receive, limit)
         if first is None:
-            await _too_large(send, self.limit)
+            await _too_large(send, limit)
             return
         delivered = False
 
@@ -52,7 +54,7 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _read_body(self, receive: Receive) -> Message | None:
+    async def _read_body(self, receive: Receive, limit: int) -> Message | None:
         """The whole body as one message (or the disconnect that cut it short);
         None as soon as it passes the limit."""
         chunks: list[bytes] = []
@@ -63,7 +65,7 @@ class BodyLimit:
                 return message
             chunk = message.get("body", b"")
             seen += len(chunk)
-            if seen > self.limit:
+            if seen > limit:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

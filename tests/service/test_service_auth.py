@@ -30,6 +30,7 @@ BODIES = {
     "/v1/search": {"question": "tides"},
     "/v1/query": {"question": "What causes tides?"},
     "/v1/chat/completions": {"model": "rag", "messages": [{"role": "user", "content": "tides"}]},
+    "/v1/batches": {"input_file_id": "file-none", "endpoint": "/v1/chat/completions"},
 }
 
 
@@ -77,16 +78,26 @@ USER_ROUTES = [r for r in routes_needing(require_user) if r not in ADMIN_ROUTES]
 def call(client: httpx.Client, method: str, path: str, key: str | None) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     concrete = path.replace("{doc_id}", "0000000000000000")
+    if path == "/v1/files":  # a form with a file, as the Files API takes it
+        upload = {"file": ("requests.jsonl", b"{}\n")}
+        return client.post(concrete, files=upload, data={"purpose": "batch"}, headers=headers)
     return client.request(method, concrete, json=BODIES.get(path), headers=headers)
 
 
 def test_the_route_table_has_the_admin_and_user_routes_the_readme_lists() -> None:
     assert ADMIN_ROUTES == [("DELETE", "/v1/documents/{doc_id}"), ("POST", "/v1/admin/reload")]
     assert USER_ROUTES == [
+        ("GET", "/v1/batches"),
+        ("GET", "/v1/batches/{batch_id}"),
         ("GET", "/v1/documents"),
         ("GET", "/v1/documents/{doc_id}"),
+        ("GET", "/v1/files/{file_id}"),
+        ("GET", "/v1/files/{file_id}/content"),
         ("GET", "/v1/models"),
+        ("POST", "/v1/batches"),
+        ("POST", "/v1/batches/{batch_id}/cancel"),
         ("POST", "/v1/chat/completions"),
+        ("POST", "/v1/files"),
         ("POST", "/v1/query"),
         ("POST", "/v1/search"),
     ]

@@ -28,6 +28,7 @@ from rag.errors import RagError
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.filters import Filters
 from rag.service.deps import EmbedderDep, HolderDep, LLMDep, MetricsDep, SettingsDep, UserDep
+from rag.service.holder import IndexHolder
 from rag.service.openai_schemas import (
     ChatCompletion,
     ChatRequest,
@@ -79,6 +80,28 @@ def chat_completions(
     Sampling fields (temperature, top_p, ...) are accepted and not honoured:
     answers are decoded greedily under the answer grammar; the reply names
     them in the `X-Rag-Ignored-Fields` header."""
+    models = Models(embedder, llm, metrics)
+    headers = _ignored(body)
+    if body.stream:
+        events, settings = _answering(body, settings, holder, models)
+        chunks = Reply(body.model, settings).chunks(events)
+        return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+    return JSONResponse(complete(body, settings, holder, models), headers=headers)
+
+
+def complete(
+    body: ChatRequest, settings: Settings, holder: IndexHolder, models: Models
+) -> dict[str, Any]:
+    """The chat completion of `body`, whole (the route's, and each line of a batch)."""
+    events, settings = _answering(body, settings, holder, models)
+    served = [e for e in events if isinstance(e, Served)][-1]
+    return Reply(body.model, settings).completion(served)
+
+
+def _answering(
+    body: ChatRequest, settings: Settings, holder: IndexHolder, models: Models
+) -> tuple[Iterator[str | Shown | Served], Settings]:
+    """The answer's events for `body`, and the settings it is answered with."""
     if body.model != settings.service.chat_model:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
@@ -91,17 +114,9 @@ def chat_completions(
     if history:
         from rag.answer.transforms import condense
 
-        question = condense(question, history, llm.tasks)
-    models = Models(embedder, llm, metrics)
+        question = condense(question, history, models.llm.tasks)
     events = answer_events(models, settings, holder, question, settings.retrieval.mode, Filters())
-    reply = Reply(body.model, settings)
-    headers = _ignored(body)
-    if body.stream:
-        return StreamingResponse(
-            reply.chunks(events), media_type="text/event-stream", headers=headers
-        )
-    served = [e for e in events if isinstance(e, Served)][-1]
-    return JSONResponse(reply.completion(served), headers=headers)
+    return events, settings
 
 
 def _turns(body: ChatRequest) -> tuple[str, list[dict[str, str]]]:
