@@ -7,13 +7,25 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import uvicorn
 
 from rag.embedding import Embedder
 from rag.service.app import create_app
-from rag.settings import Settings
+from rag.settings import Settings, build_settings
+
+
+def extractive_settings(index: Path, key: str) -> Settings:
+    """The service over `index` with one user key and the extractive generator
+    (no model runs: fast, and the same answer every time)."""
+    data = {
+        "index_dir": index,
+        "answer": {"generator": "extractive"},
+        "service": {"user_keys": [key]},
+    }
+    return build_settings(data, use_env=False)
 
 
 def free_port() -> int:

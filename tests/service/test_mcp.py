@@ -18,7 +18,7 @@ from mcp.client.streamable_http import streamable_http_client
 from rag.embedding import Embedder
 from rag.settings import build_settings
 from tests.ingest.test_cli import ENV, RAG
-from tests.service_helpers import running_service
+from tests.service_helpers import extractive_settings, running_service
 
 KEY = "mcp-user-key"
 TOOLS = ["ask", "get_document", "list_documents", "search"]
@@ -78,14 +78,7 @@ def test_the_mcp_client_uses_the_tools_over_stdio(facts_index: Path, tmp_path: P
 def test_the_mcp_client_uses_the_tools_over_http_behind_the_keys(
     facts_index: Path, real_embedder: Embedder
 ) -> None:
-    settings = build_settings(
-        {
-            "index_dir": facts_index,
-            "answer": {"generator": "extractive"},
-            "service": {"user_keys": [KEY]},
-        },
-        use_env=False,
-    )
+    settings = extractive_settings(facts_index, KEY)
     with running_service(settings, real_embedder) as http:
         url = f"{str(http.base_url).rstrip('/')}/mcp"
         refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})

@@ -10,8 +10,7 @@ import openai
 import pytest
 
 from rag.embedding import Embedder
-from rag.settings import build_settings
-from tests.service_helpers import running_service
+from tests.service_helpers import extractive_settings, running_service
 
 KEY = "batch-user-key"
 
@@ -23,14 +22,7 @@ def chat(question: str) -> dict[str, object]:
 def test_a_batch_of_chat_requests_is_answered_in_the_background(
     facts_index: Path, real_embedder: Embedder
 ) -> None:
-    settings = build_settings(
-        {
-            "index_dir": facts_index,
-            "answer": {"generator": "extractive"},
-            "service": {"user_keys": [KEY]},
-        },
-        use_env=False,
-    )
+    settings = extractive_settings(facts_index, KEY)
     lines = [
         {
             "custom_id": "bees",

@@ -19,7 +19,7 @@ from rag.index.terms import TermAnalyzer
 from rag.settings import TokenizerSettings, build_settings
 from tests.answer.test_answer import answerer
 from tests.fakes import FixedJudge, Scripted
-from tests.service_helpers import running_service
+from tests.service_helpers import extractive_settings, running_service
 
 KEY = "chat-user-key"
 TIDES = "Ocean tides are caused mainly by the gravitational pull of the Moon"
@@ -93,14 +93,7 @@ def client_for(base: str) -> openai.OpenAI:
 def test_the_openai_sdk_lists_models_and_gets_extractive_answers(
     facts_index: Path, real_embedder: Embedder
 ) -> None:
-    settings = build_settings(
-        {
-            "index_dir": facts_index,
-            "answer": {"generator": "extractive"},
-            "service": {"user_keys": [KEY]},
-        },
-        use_env=False,
-    )
+    settings = extractive_settings(facts_index, KEY)
     with (
         running_service(settings, real_embedder) as http,
         client_for(str(http.base_url).rstrip("/")) as sdk,
