@@ -23,12 +23,12 @@ from rag.llm.lazy import LazyLLM
 from rag.retrieval.rerank import make_reranker
 from rag.service import docs_pages, errors, mcp_server, page
 from rag.service.batches import BatchStore
+from rag.service.deps import Models
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
 from rag.service.routes import admin, chat, documents, health, query, search
 from rag.service.routes import batches as batch_routes
-from rag.service.routes.query import Models
 from rag.settings import Settings
 
 log = logging.getLogger("rag.service")

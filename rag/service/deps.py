@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -30,21 +31,24 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-def get_embedder(request: Request) -> Embedder:
-    embedder: Embedder = request.app.state.embedder
-    return embedder
+@dataclass(frozen=True)
+class Models:
+    """What answers need besides the index, and where their figures are counted."""
+
+    embedder: Embedder
+    llm: LazyLLM
+    metrics: Metrics | None = None
 
 
-def get_llm(request: Request) -> LazyLLM:
-    llm: LazyLLM = request.app.state.llm
-    return llm
+def get_models(request: Request) -> Models:
+    state = request.app.state
+    return Models(state.embedder, state.llm, state.metrics)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
-LLMDep = Annotated[LazyLLM, Depends(get_llm)]
+ModelsDep = Annotated[Models, Depends(get_models)]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 # Declares the bearer scheme in the OpenAPI schema; the key itself is checked below.

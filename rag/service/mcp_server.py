@@ -29,10 +29,11 @@ from rag.errors import RagError
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.filters import Filters
 from rag.service.auth import Role, role_of
+from rag.service.deps import Models
 from rag.service.holder import IndexHolder
 from rag.service.metrics import Metrics
 from rag.service.routes import documents
-from rag.service.routes.query import Models, Served, answer_events
+from rag.service.routes.query import Served, answer_events
 from rag.service.routes.search import check_limits, run_search
 from rag.service.schemas import (
     AnswerBody,

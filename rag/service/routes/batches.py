@@ -14,12 +14,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from rag.errors import RagError
 from rag.service.batches import BatchNotFoundError, BatchRefusedError, BatchStore
-from rag.service.deps import UserDep
+from rag.service.deps import Models, UserDep
 from rag.service.errors import status_of
 from rag.service.holder import IndexHolder
 from rag.service.openai_schemas import ChatRequest, error_body
 from rag.service.routes.chat import ERRORS, complete
-from rag.service.routes.query import Models
 from rag.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=ERRORS)

@@ -27,7 +27,7 @@ from rag.answer.release import SentenceRelease, shown
 from rag.errors import RagError
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.filters import Filters
-from rag.service.deps import EmbedderDep, HolderDep, LLMDep, MetricsDep, SettingsDep, UserDep
+from rag.service.deps import HolderDep, Models, ModelsDep, SettingsDep, UserDep
 from rag.service.holder import IndexHolder
 from rag.service.openai_schemas import (
     ChatCompletion,
@@ -36,7 +36,7 @@ from rag.service.openai_schemas import (
     ModelList,
     OpenAIErrorBody,
 )
-from rag.service.routes.query import Models, Served, answer_events
+from rag.service.routes.query import Served, answer_events
 from rag.service.routes.search import check_limits
 from rag.service.schemas import AnswerBody
 from rag.settings import Settings
@@ -70,9 +70,7 @@ def chat_completions(
     body: ChatRequest,
     settings: SettingsDep,
     holder: HolderDep,
-    embedder: EmbedderDep,
-    llm: LLMDep,
-    metrics: MetricsDep,
+    models: ModelsDep,
     _: UserDep,
 ) -> JSONResponse | StreamingResponse:
     """Answer the last user message from the documents, as OpenAI's chat API does.
@@ -80,7 +78,6 @@ def chat_completions(
     Sampling fields (temperature, top_p, ...) are accepted and not honoured:
     answers are decoded greedily under the answer grammar; the reply names
     them in the `X-Rag-Ignored-Fields` header."""
-    models = Models(embedder, llm, metrics)
     headers = _ignored(body)
     if body.stream:
         events, settings = _answering(body, settings, holder, models)

@@ -14,14 +14,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from rag.answer.answerer import Answer, Shown
 from rag.answer.build import make_answerer
 from rag.answer.transforms import condense
-from rag.embedding import Embedder
 from rag.errors import RagError
-from rag.llm.lazy import LazyLLM
 from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.service.deps import EmbedderDep, HolderDep, LLMDep, MetricsDep, SettingsDep, UserDep
+from rag.service.deps import HolderDep, Models, ModelsDep, SettingsDep, UserDep
 from rag.service.holder import IndexHolder
-from rag.service.metrics import Metrics
 from rag.service.routes.search import check_limits
 from rag.service.schemas import (
     BAD_BODY,
@@ -74,9 +71,7 @@ def query(
     request: Request,
     settings: SettingsDep,
     holder: HolderDep,
-    embedder: EmbedderDep,
-    llm: LLMDep,
-    metrics: MetricsDep,
+    models: ModelsDep,
     _: UserDep,
 ) -> JSONResponse | StreamingResponse:
     """Answer from the documents: every sentence cited and checked, or a refusal.
@@ -97,10 +92,8 @@ def query(
     question = body.question
     if body.history:
         history = [{"role": t.role, "content": t.content} for t in body.history]
-        question = condense(question, history, llm.tasks)
-    events = answer_events(
-        Models(embedder, llm, metrics), settings, holder, question, mode, filters
-    )
+        question = condense(question, history, models.llm.tasks)
+    events = answer_events(models, settings, holder, question, mode, filters)
     if body.stream:
         return StreamingResponse(_sse(events), media_type="text/event-stream")
     served = [e for e in events if isinstance(e, Served)][-1]
@@ -110,15 +103,6 @@ def query(
         "stages_ms": served.answer.timings_ms,
     }
     return JSONResponse(served.data())
-
-
-@dataclass(frozen=True)
-class Models:
-    """What answers need besides the index, and where their figures are counted."""
-
-    embedder: Embedder
-    llm: LazyLLM
-    metrics: Metrics | None = None
 
 
 def answer_events(
