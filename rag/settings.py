@@ -246,7 +246,9 @@ class ServiceSettings(_Group):
         "rag", min_length=1, description="The model id GET /v1/models lists for the index."
     )
     batch_dir: Path | None = Field(
-        None, description="Where batch files are kept while the service runs (default: a temp dir)."
+        None,
+        description="Where batch files and batches are kept; a service restarted on the "
+        "same folder resumes unfinished batches (default: a temp dir, kept while it runs).",
     )
     max_batch_bytes: int = Field(10_000_000, ge=1024, description="Largest batch input file.")
     max_batch_lines: int = Field(5000, ge=1, description="Most requests in one batch.")

@@ -2,13 +2,16 @@
 `openai` generator: `POST /<behaviour>/v1/chat/completions` answers as the
 behaviour says.
 
-- `ok`: a fixed answer about tides, in three pieces.
+- `ok`: a fixed answer about tides, in three pieces; asked for usage
+  (`stream_options.include_usage`), it sends it as OpenAI does, `"usage": null`
+  on each chunk and the counts in a last chunk with no choices.
 - `scripted`: a draft fitted to the prompt's numbered passages, which quotes
   the glaciers passage twice, citing it by its number, then adds a sentence no
   passage says, citing a number never shown (the citation check removes that
   marker, so the sentence is unsupported with no judge needed).
 - the faults: `silent`, `stall`, `drip`, `error500`, `not-json`, `bad-sse`,
-  `wrong-shape`, `cut` and `no-end`, each described where it is written.
+  `wrong-shape`, `cut` and `no-end`, each described where it is written, and
+  `usage-stall`, which promises usage, finishes the answer, then goes quiet.
 
 `fake_openai()` yields the server's root URL; a behaviour's base URL is
 `ROOT/<behaviour>/v1`.
@@ -23,6 +26,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 ANSWER = ["Ocean tides are caused", " mainly by the gravitational", " pull of the Moon [1]."]
 HOLD_S = 30.0  # a handler never holds a connection longer, so the server can stop
@@ -44,10 +48,19 @@ def draft(prompt: str) -> str:
     return f"{quoted} {INVENTED} [{unknown}]."
 
 
-def chunk(content: str | None = None, finish: str | None = None) -> bytes:
+USAGE = {"prompt_tokens": 120, "completion_tokens": 14, "total_tokens": 134}
+
+
+def chunk(content: str | None = None, finish: str | None = None, usage: bool = False) -> bytes:
     delta = {"content": content} if content is not None else {}
-    body = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    body: dict[str, object] = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage:
+        body["usage"] = None
     return f"data: {json.dumps(body)}\n\n".encode()
+
+
+def usage_chunk() -> bytes:
+    return f"data: {json.dumps({'choices': [], 'usage': USAGE})}\n\n".encode()
 
 
 class Misbehaving(BaseHTTPRequestHandler):
@@ -55,7 +68,7 @@ class Misbehaving(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     stop: threading.Event
-    request_body: dict[str, list[dict[str, str]]]
+    request_body: dict[str, Any]
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         return
@@ -83,10 +96,20 @@ class Misbehaving(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _ok(self) -> None:
+        options = self.request_body.get("stream_options") or {}
+        usage = bool(isinstance(options, dict) and options.get("include_usage"))
         self._events()
         for piece in ANSWER:
-            self._send(chunk(piece))
-        self._send(chunk(finish="stop") + b"data: [DONE]\n\n")
+            self._send(chunk(piece, usage=usage))
+        self._send(chunk(finish="stop", usage=usage) + (usage_chunk() if usage else b""))
+        self._send(b"data: [DONE]\n\n")
+
+    def _usage_stall(self) -> None:
+        self._events()
+        for piece in ANSWER:
+            self._send(chunk(piece, usage=True))
+        self._send(chunk(finish="stop", usage=True))
+        self.stop.wait(HOLD_S)
 
     def _scripted(self) -> None:  # the draft of `draft()`, a few words a piece
         words = draft(self.request_body["messages"][-1]["content"]).split(" ")

@@ -9,8 +9,12 @@ input line, `{"id", "custom_id", "response": {"status_code", "request_id",
 "body"}, "error"}`; a bad line gets an error naming its line number, and the
 others are answered all the same.
 
-Files and batches live in `service.batch_dir` (a temporary folder by
-default) for as long as the service runs.
+Files and batches live in `service.batch_dir`: each file's bytes under its id,
+each file's and batch's record in `<id>.json`, and a running batch's answered
+lines in `<id>.partial.jsonl`, appended one at a time. A service restarted on
+the same folder lists what it had and resumes the batches it had not finished
+from the first line not yet answered. The default folder is a temporary one,
+kept only while the service runs.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("rag.service")
 ENDPOINT = "/v1/chat/completions"
+UNFINISHED = ("validating", "in_progress", "cancelling")
 
 # Answers one chat request body: (status code, response body).
 LineRunner = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
@@ -93,6 +98,7 @@ class BatchStore:
         self._batches: dict[str, Batch] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
+        self._load()
         self._worker = threading.Thread(target=self._work, name="rag-batches", daemon=True)
         self._worker.start()
 
@@ -101,6 +107,7 @@ class BatchStore:
             raise BatchRefusedError(f"file of {len(data)} bytes is over {self.max_bytes}")
         stored = StoredFile(f"file-{uuid.uuid4().hex[:24]}", filename, purpose, len(data), _now())
         (self._folder / stored.id).write_bytes(data)
+        self._save(stored)
         with self._lock:
             self._files[stored.id] = stored
         return stored
@@ -123,6 +130,7 @@ class BatchStore:
             raise BatchRefusedError(f"{len(lines)} lines is over {self._max_lines}")
         batch = Batch(f"batch_{uuid.uuid4().hex[:24]}", input_file_id, endpoint, window, _now())
         batch.metadata = meta if isinstance(meta, dict) else None
+        self._save(batch)
         with self._lock:
             self._batches[batch.id] = batch
         self._queue.put(batch.id)
@@ -143,6 +151,7 @@ class BatchStore:
         batch = self.get(batch_id)
         if batch.status in ("validating", "in_progress"):
             batch.status = "cancelling"
+            self._save(batch)
         return batch
 
     def close(self) -> None:
@@ -157,29 +166,64 @@ class BatchStore:
                 log.exception("batch %s failed", batch.id)
                 batch.status = "failed"
                 batch.errors = {"object": "list", "data": [{"message": "internal error"}]}
+                self._save(batch)
 
     def _run(self, batch: Batch) -> None:
         if batch.status == "cancelling":
             batch.status, batch.cancelled_at = "cancelled", _now()
+            self._save(batch)
             return
         lines = self.content(batch.input_file_id).decode("utf-8", "replace").splitlines()
         numbered = [(n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()]
-        batch.request_counts["total"] = len(numbered)
-        batch.status, batch.in_progress_at = "in_progress", _now()
-        records = []
-        for number, raw in numbered:
-            if batch.status == "cancelling":
-                break
-            record = self._line(number, raw)
-            counted = "completed" if record["error"] is None else "failed"
-            batch.request_counts[counted] += 1
-            records.append(json.dumps(record))
-        text = ("\n".join(records) + "\n").encode()
+        partial = self._folder / f"{batch.id}.partial.jsonl"
+        records = _answered(partial)
+        batch.request_counts = _counts(len(numbered), records.values())
+        batch.status, batch.in_progress_at = "in_progress", batch.in_progress_at or _now()
+        self._save(batch)
+        with partial.open("a", encoding="utf-8") as out:
+            for number, raw in numbered:
+                if batch.status == "cancelling":
+                    break
+                if number in records:
+                    continue
+                records[number] = self._line(number, raw)
+                out.write(json.dumps({"line": number, "record": records[number]}) + "\n")
+                out.flush()
+                batch.request_counts = _counts(len(numbered), records.values())
+                self._save(batch)
+        self._finish(batch, [records[n] for n, _ in numbered if n in records])
+        partial.unlink(missing_ok=True)
+
+    def _finish(self, batch: Batch, records: list[dict[str, Any]]) -> None:
+        text = "".join(json.dumps(record) + "\n" for record in records).encode()
         batch.output_file_id = self.add_file(f"{batch.id}_output.jsonl", "batch_output", text).id
         if batch.status == "cancelling":
             batch.status, batch.cancelled_at = "cancelled", _now()
         else:
             batch.status, batch.completed_at = "completed", _now()
+        self._save(batch)
+
+    def _save(self, record: StoredFile | Batch) -> None:
+        """The record in `<id>.json`, replaced whole so a kill never leaves half of it."""
+        path = self._folder / f"{record.id}.json"
+        spare = path.with_suffix(f".{threading.get_ident()}.tmp")
+        spare.write_text(json.dumps(record.data()), encoding="utf-8")
+        spare.replace(path)
+
+    def _load(self) -> None:
+        """What an earlier service left in the folder; unfinished batches are queued."""
+        for path in sorted(self._folder.glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("object") == "file":
+                    self._files[data["id"]] = StoredFile(**data)
+                elif data.get("object") == "batch":
+                    self._batches[data["id"]] = Batch(**data)
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                log.warning("batch record %s is unreadable and skipped: %s", path.name, exc)
+        unfinished = [b for b in self._batches.values() if b.status in UNFINISHED]
+        for batch in sorted(unfinished, key=lambda b: b.created_at):
+            self._queue.put(batch.id)
 
     def _line(self, number: int, raw: str) -> dict[str, Any]:
         record: dict[str, Any] = {"id": f"batch_req_{uuid.uuid4().hex[:24]}", "custom_id": None}
@@ -198,6 +242,25 @@ class BatchStore:
         response = {"status_code": status, "request_id": record["id"], "body": reply}
         failed = None if status == 200 else _error(number, str(reply.get("error", reply)))
         return {**record, "response": response, "error": failed}
+
+
+def _answered(partial: Path) -> dict[int, dict[str, Any]]:
+    """The records a batch already wrote, by line number; a torn last line is redone."""
+    if not partial.exists():
+        return {}
+    done: dict[int, dict[str, Any]] = {}
+    for line in partial.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            done[int(entry["line"])] = dict(entry["record"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return done
+
+
+def _counts(total: int, records: Collection[dict[str, Any]]) -> dict[str, int]:
+    failed = sum(1 for record in records if record["error"] is not None)
+    return {"total": total, "completed": len(records) - failed, "failed": failed}
 
 
 def _error(number: int, message: str) -> dict[str, str]:

@@ -85,7 +85,9 @@ class ChatCompletion(BaseModel):
     created: int
     model: str
     choices: list[Choice]
-    usage: Usage
+    usage: Usage | None = Field(
+        description="Real token counts; null where the generating server did not report them"
+    )
     rag: AnswerBody = Field(
         ...,
         description="The checked answer: citations with spans and pages, sentences with "

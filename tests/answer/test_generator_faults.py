@@ -35,7 +35,7 @@ from rag.settings import (
     TokenizerSettings,
     build_settings,
 )
-from tests.openai_server import ANSWER, fake_openai
+from tests.openai_server import ANSWER, USAGE, fake_openai
 from tests.service_helpers import running_service
 
 TIMEOUT_S, DEADLINE_S = 1.0, 2.0
@@ -102,6 +102,16 @@ def test_a_working_server_answers(
     assert isinstance(answer, Answer) and answer.generator == "openai"
     assert answer.fallback_reason is None and answer.draft == "".join(ANSWER)
     assert not answer.refused and answer.citations[0].passage.source_path.endswith("tides.txt")
+    assert answer.usage == (USAGE["prompt_tokens"], USAGE["completion_tokens"])
+
+
+def test_a_server_quiet_after_the_answer_loses_only_the_token_counts(
+    misbehaving: str, facts_index: Path, real_embedder: Embedder
+) -> None:
+    answer, seconds = ask(settings_for(facts_index, f"{misbehaving}/usage-stall/v1"), real_embedder)
+    assert seconds < DEADLINE_S + SLACK_S
+    assert isinstance(answer, Answer) and answer.generator == "openai"
+    assert answer.draft == "".join(ANSWER) and answer.usage is None
 
 
 @pytest.mark.parametrize("behaviour", FALLS_BACK)

@@ -19,6 +19,7 @@ from rag.index.terms import TermAnalyzer
 from rag.settings import TokenizerSettings, build_settings
 from tests.answer.test_answer import answerer
 from tests.fakes import FixedJudge, Scripted
+from tests.openai_server import USAGE, fake_openai
 from tests.service_helpers import extractive_settings, running_service
 
 KEY = "chat-user-key"
@@ -128,6 +129,37 @@ def test_the_openai_sdk_lists_models_and_gets_extractive_answers(
         assert streamed == text
         assert chunks[-1].choices[0].finish_reason == "stop"
         assert (chunks[-1].model_extra or {})["rag"]["answer"] == rag["answer"]
+
+
+def test_a_remote_generators_token_counts_are_the_usage(
+    facts_index: Path, real_embedder: Embedder
+) -> None:
+    """The `openai` generator asks its server for usage; the chat reply carries
+    those counts, streamed or not."""
+    with fake_openai() as root:
+        settings = build_settings(
+            {
+                "index_dir": facts_index,
+                "answer": {"generator": "openai"},
+                "openai": {"base_url": f"{root}/ok/v1"},
+                "service": {"user_keys": [KEY]},
+            },
+            use_env=False,
+        )
+        with (
+            running_service(settings, real_embedder) as http,
+            client_for(str(http.base_url).rstrip("/")) as sdk,
+        ):
+            question = [{"role": "user", "content": "What causes ocean tides?"}]
+            reply = sdk.chat.completions.create(model="rag", messages=question)
+            chunks = list(sdk.chat.completions.create(model="rag", messages=question, stream=True))
+    assert TIDES in (reply.choices[0].message.content or "")
+    for counted in (reply.usage, chunks[-1].usage):
+        assert counted is not None
+        assert (counted.prompt_tokens, counted.completion_tokens) == (
+            USAGE["prompt_tokens"],
+            USAGE["completion_tokens"],
+        )
 
 
 def test_errors_come_in_openais_shape(facts_index: Path, real_embedder: Embedder) -> None:

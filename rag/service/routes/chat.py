@@ -240,9 +240,12 @@ def _sources(answer: Answer) -> str:
     return "\n\nSources:\n" + "\n".join(lines)
 
 
-def usage(answer: Answer) -> dict[str, int]:
-    """Tokens the model read and wrote for this answer (none for an extractive one)."""
-    prompt, completion = answer.usage if answer.usage else (0, 0)
+def usage(answer: Answer) -> dict[str, int] | None:
+    """Tokens the model read and wrote for this answer (none for an extractive
+    one); None where a remote server did not say."""
+    if answer.usage is None:
+        return None
+    prompt, completion = answer.usage
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,

@@ -208,17 +208,7 @@ def test_the_api_docs_render_with_no_network(page: Any, service: httpx.Client) -
     base = str(service.base_url).rstrip("/")
     LOCAL = (base, f"blob:{base}", "data:")  # noqa: N806  a worker's blob is this origin's
     outside: list[str] = []
-    # ReDoc's credit link shows a logo from its CDN, the one image it cannot help
-    # loading; on a closed network it is simply missing. Scripts, styles and data
-    # must all come from the service.
-    page.on(
-        "request",
-        lambda r: (
-            outside.append(r.url)
-            if not r.url.startswith(LOCAL) and r.resource_type != "image"
-            else None
-        ),
-    )
+    page.on("request", lambda r: None if r.url.startswith(LOCAL) else outside.append(r.url))
     page.goto(f"{base}/docs")
     page.wait_for_selector("#swagger-ui .opblock-summary-path")
     assert "/v1/chat/completions" in page.inner_text("#swagger-ui")
@@ -231,3 +221,4 @@ def test_the_api_docs_render_with_no_network(page: Any, service: httpx.Client) -
         "/docs-assets/redoc.standalone.js",
     ):
         assert service.get(asset).status_code == 200
+    assert "cdn.redoc.ly" not in service.get("/docs-assets/redoc.standalone.js").text
