@@ -15,6 +15,7 @@
     ├── ClusterError             the Ray cluster was unreachable or its work failed for good
     └── IndexStateError
         ├── IndexNotFoundError
+        │   └── CollectionNotFoundError   no such collection (or none the key may read)
         ├── IndexLockedError     another ingest holds the index
         ├── IndexMismatchError   the index was built with other settings
         ├── IndexCorruptError    an index file is missing or damaged
@@ -111,6 +112,10 @@ class IndexStateError(RagError):
 
 class IndexNotFoundError(IndexStateError):
     remedy = "build one with `rag ingest PATH --index DIR`"
+
+
+class CollectionNotFoundError(IndexNotFoundError):
+    remedy = "list them with `rag index collections`, or ingest with `--collection NAME`"
 
 
 class IndexLockedError(IndexStateError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -232,11 +232,31 @@ class OpenAISettings(_Group):
     )
 
 
+class KeyGrant(_Group):
+    """What one API key may do: its role, and the collections it may read (an
+    admin key also writes them); `*` is every collection."""
+
+    role: Literal["user", "admin"] = "user"
+    collections: tuple[str, ...] = Field(("*",), min_length=1)
+
+
 class ServiceSettings(_Group):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
-    user_keys: tuple[str, ...] = Field((), description="Bearer tokens that may query.")
-    admin_keys: tuple[str, ...] = Field((), description="Bearer tokens for admin routes too.")
+    user_keys: tuple[str, ...] = Field(
+        (), description="Bearer tokens that may query every collection."
+    )
+    admin_keys: tuple[str, ...] = Field(
+        (), description="Bearer tokens for admin routes too, on every collection."
+    )
+    keys: dict[str, KeyGrant] = Field(
+        {},
+        description="Key -> {role, collections}; a key may be given as 'sha256:<hex digest>' "
+        "so the settings hold no secret.",
+    )
+    max_upload_mb: int = Field(
+        100, ge=1, description="Largest upload to POST /v1/collections/{name}/documents."
+    )
     reload_interval_s: float = Field(
         2.0, ge=0, description="How often to look for a newer index generation; 0 never."
     )

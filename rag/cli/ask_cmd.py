@@ -13,7 +13,7 @@ from rag.answer.batch import BatchLine, read_questions, run_batch
 from rag.answer.build import make_answerer
 from rag.answer.serialize import answer_data
 from rag.cli import exit_codes
-from rag.cli.options import add_common
+from rag.cli.options import add_collection, add_common, in_collection
 from rag.embedding import make_embedder
 from rag.errors import ConfigError
 from rag.llm.lazy import LazyLLM
@@ -43,6 +43,7 @@ def add_ask_parser(commands: Any) -> None:
     )
     parser.add_argument("question", nargs="?")
     add_common(parser)
+    add_collection(parser)
     parser.add_argument(
         "--batch", type=Path, metavar="FILE", help="answer a JSON-lines file of questions"
     )
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         answer__generator=args.generator,
         answer__query_transform=args.transform,
     )
+    settings = in_collection(settings, args)
     mode = FusionMode.parse(args.mode or settings.retrieval.mode)
     if (args.batch is None) == (args.question is None):
         raise ConfigError("give a question, or --batch FILE --out FILE", "not both")

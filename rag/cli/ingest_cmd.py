@@ -10,7 +10,7 @@ from typing import Any
 
 from ingest.run import Options, run_ingest
 from rag.cli import exit_codes
-from rag.cli.options import add_common
+from rag.cli.options import add_collection, add_common, in_collection
 from rag.embedding import make_embedder
 from rag.settings import load_settings
 
@@ -23,6 +23,7 @@ and the rest is still ingested (exit code 1).
 examples:
   rag ingest corpora/guide --index .rag/index
   rag ingest ~/papers --index papers-index --password s3cret --prune
+  rag ingest ~/policies --index .rag/index --collection hr
   rag ingest ../shared/datasets/beir-scifact/corpus.jsonl --index scifact-index
   rag ingest ~/papers --engine ray --address 10.0.0.5:6379 --shards 4
 """
@@ -37,6 +38,7 @@ def add_ingest_parser(commands: Any) -> None:
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     add_common(parser)
+    add_collection(parser)
     parser.add_argument("--password", help="password for encrypted PDFs")
     parser.add_argument(
         "--prune", action="store_true", help="remove documents whose files are gone"
@@ -94,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         ingest__shards=args.shards,
         ray__address=args.address,
     )
+    settings = in_collection(settings, args, create=True)
     options = Options(
         args.paths,
         prune=args.prune,

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from rag.cli import exit_codes
-from rag.cli.options import add_common
+from rag.cli.options import add_collection, add_common, in_collection
 from rag.errors import ConfigError
 from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
@@ -32,6 +32,7 @@ def add_search_parser(commands: Any) -> None:
     )
     parser.add_argument("question")
     add_common(parser)
+    add_collection(parser)
     parser.add_argument("--mode", help="rrf (default), minmax, dense or sparse")
     parser.add_argument("--top-k", type=int, help="results (default: retrieval.top_k, 10)")
     parser.add_argument(
@@ -53,7 +54,7 @@ def add_search_parser(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config, index_dir=args.index)
+    settings = in_collection(load_settings(args.config, index_dir=args.index), args)
     mode = FusionMode.parse(args.mode or settings.retrieval.mode)
     top_k = settings.retrieval.top_k if args.top_k is None else args.top_k
     if not 1 <= top_k <= settings.retrieval.max_top_k:

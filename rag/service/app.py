@@ -18,13 +18,14 @@ from starlette.routing import Route
 
 from rag import __version__
 from rag.embedding import Embedder, make_embedder
+from rag.index.collections import DEFAULT
 from rag.index.snapshot import ShardOpener, local_shards
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.rerank import make_reranker
 from rag.service import docs_pages, errors, mcp_server, page
 from rag.service.batches import BatchStore
 from rag.service.deps import Models
-from rag.service.holder import IndexHolder
+from rag.service.library import Library
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
 from rag.service.routes import admin, chat, documents, health, query, search
@@ -61,26 +62,26 @@ def create_app(
         model = await run_in_threadpool(embedder, settings)
         llm = LazyLLM(settings)
         reranker = await run_in_threadpool(make_reranker, settings, llm)
-        holder = IndexHolder(settings, model, reranker, shards)
+        library = Library(settings, model, reranker, shards)
         app.state.embedder = model
         app.state.llm = llm
-        await run_in_threadpool(holder.try_reload)
-        holder.watch()
-        app.state.holder = holder
+        await run_in_threadpool(library.refresh)
+        library.watch()
+        app.state.library = library
         manager = mcp_server.http_manager(
-            mcp_server.build_server(mcp_server.Backend(settings, holder, model, llm, metrics)),
+            mcp_server.build_server(mcp_server.Backend(library, model, llm, metrics)),
             settings,
         )
         app.state.mcp = mcp_server.keyed_endpoint(manager, settings)
         service = settings.service
-        runner = batch_routes.line_runner(settings, holder, Models(model, llm, metrics))
+        runner = batch_routes.line_runner(library, Models(model, llm, metrics))
         app.state.batches = BatchStore(
             service.batch_dir, runner, service.max_batch_bytes, service.max_batch_lines
         )
         async with manager.run():
             yield
         app.state.batches.close()
-        holder.close()
+        library.close()
         app.state.llm.close()
 
     app = FastAPI(
@@ -102,9 +103,10 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     def prometheus() -> Response:
-        holder: IndexHolder | None = getattr(app.state, "holder", None)
-        if holder is not None and holder.generation is not None:
-            metrics.generation.set(holder.generation)
+        library: Library | None = getattr(app.state, "library", None)
+        generation = library.get(DEFAULT).holder.generation if library else None
+        if generation is not None:  # the default collection's; others are not named here
+            metrics.generation.set(generation)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(

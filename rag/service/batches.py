@@ -35,8 +35,8 @@ log = logging.getLogger("rag.service")
 ENDPOINT = "/v1/chat/completions"
 UNFINISHED = ("validating", "in_progress", "cancelling")
 
-# Answers one chat request body: (status code, response body).
-LineRunner = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
+# Answers one chat request body for the key whose digest is given: (status, body).
+LineRunner = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
 class BatchNotFoundError(LookupError):
@@ -56,9 +56,10 @@ class StoredFile:
     created_at: int
     object: str = "file"
     status: str = "processed"
+    owner: str = ""  # the SHA-256 of the key that made it; never shown
 
     def data(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "owner"}
 
 
 @dataclass
@@ -80,9 +81,10 @@ class Batch:
     )
     metadata: dict[str, str] | None = None
     errors: dict[str, Any] | None = None
+    owner: str = ""  # the SHA-256 of the key that made it; never shown
 
     def data(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "owner"}
 
 
 class BatchStore:
@@ -102,33 +104,38 @@ class BatchStore:
         self._worker = threading.Thread(target=self._work, name="rag-batches", daemon=True)
         self._worker.start()
 
-    def add_file(self, filename: str, purpose: str, data: bytes) -> StoredFile:
+    def add_file(self, owner: str, filename: str, purpose: str, data: bytes) -> StoredFile:
         if len(data) > self.max_bytes:
             raise BatchRefusedError(f"file of {len(data)} bytes is over {self.max_bytes}")
-        stored = StoredFile(f"file-{uuid.uuid4().hex[:24]}", filename, purpose, len(data), _now())
+        file_id = f"file-{uuid.uuid4().hex[:24]}"
+        stored = StoredFile(file_id, filename, purpose, len(data), _now(), owner=owner)
         (self._folder / stored.id).write_bytes(data)
         self._save(stored)
         with self._lock:
             self._files[stored.id] = stored
         return stored
 
-    def file(self, file_id: str) -> StoredFile:
+    def file(self, file_id: str, owner: str | None) -> StoredFile:
+        """The file, if `owner` made it (None: whoever did)."""
         with self._lock:
             found = self._files.get(file_id)
-        if found is None:
+        if found is None or (owner is not None and found.owner != owner):
             raise BatchNotFoundError(f"no file {file_id!r}")
         return found
 
-    def content(self, file_id: str) -> bytes:
-        return (self._folder / self.file(file_id).id).read_bytes()
+    def content(self, file_id: str, owner: str | None) -> bytes:
+        return (self._folder / self.file(file_id, owner).id).read_bytes()
 
-    def create(self, input_file_id: str, endpoint: str, window: str, meta: Any) -> Batch:
+    def create(
+        self, owner: str, input_file_id: str, endpoint: str, window: str, meta: Any
+    ) -> Batch:
         if endpoint != ENDPOINT:
             raise BatchRefusedError(f"endpoint {endpoint!r} is not batched: use {ENDPOINT}")
-        lines = self.content(input_file_id).decode("utf-8", "replace").splitlines()
+        lines = self.content(input_file_id, owner).decode("utf-8", "replace").splitlines()
         if len(lines) > self._max_lines:
             raise BatchRefusedError(f"{len(lines)} lines is over {self._max_lines}")
-        batch = Batch(f"batch_{uuid.uuid4().hex[:24]}", input_file_id, endpoint, window, _now())
+        batch_id = f"batch_{uuid.uuid4().hex[:24]}"
+        batch = Batch(batch_id, input_file_id, endpoint, window, _now(), owner=owner)
         batch.metadata = meta if isinstance(meta, dict) else None
         self._save(batch)
         with self._lock:
@@ -136,19 +143,21 @@ class BatchStore:
         self._queue.put(batch.id)
         return batch
 
-    def get(self, batch_id: str) -> Batch:
+    def get(self, batch_id: str, owner: str | None) -> Batch:
+        """The batch, if `owner` made it (None: whoever did)."""
         with self._lock:
             found = self._batches.get(batch_id)
-        if found is None:
+        if found is None or (owner is not None and found.owner != owner):
             raise BatchNotFoundError(f"no batch {batch_id!r}")
         return found
 
-    def all(self) -> list[Batch]:
+    def all(self, owner: str) -> list[Batch]:
         with self._lock:
-            return sorted(self._batches.values(), key=lambda b: -b.created_at)
+            mine = [b for b in self._batches.values() if b.owner == owner]
+        return sorted(mine, key=lambda b: -b.created_at)
 
-    def cancel(self, batch_id: str) -> Batch:
-        batch = self.get(batch_id)
+    def cancel(self, batch_id: str, owner: str) -> Batch:
+        batch = self.get(batch_id, owner)
         if batch.status in ("validating", "in_progress"):
             batch.status = "cancelling"
             self._save(batch)
@@ -159,7 +168,7 @@ class BatchStore:
 
     def _work(self) -> None:
         while (batch_id := self._queue.get()) is not None:
-            batch = self.get(batch_id)
+            batch = self.get(batch_id, None)
             try:
                 self._run(batch)
             except Exception:  # a batch that breaks must not stop the worker
@@ -173,7 +182,7 @@ class BatchStore:
             batch.status, batch.cancelled_at = "cancelled", _now()
             self._save(batch)
             return
-        lines = self.content(batch.input_file_id).decode("utf-8", "replace").splitlines()
+        lines = self.content(batch.input_file_id, None).decode("utf-8", "replace").splitlines()
         numbered = [(n, raw) for n, raw in enumerate(lines, start=1) if raw.strip()]
         partial = self._folder / f"{batch.id}.partial.jsonl"
         records = _answered(partial)
@@ -186,7 +195,7 @@ class BatchStore:
                     break
                 if number in records:
                     continue
-                records[number] = self._line(number, raw)
+                records[number] = self._line(batch.owner, number, raw)
                 out.write(json.dumps({"line": number, "record": records[number]}) + "\n")
                 out.flush()
                 batch.request_counts = _counts(len(numbered), records.values())
@@ -196,7 +205,8 @@ class BatchStore:
 
     def _finish(self, batch: Batch, records: list[dict[str, Any]]) -> None:
         text = "".join(json.dumps(record) + "\n" for record in records).encode()
-        batch.output_file_id = self.add_file(f"{batch.id}_output.jsonl", "batch_output", text).id
+        name = f"{batch.id}_output.jsonl"
+        batch.output_file_id = self.add_file(batch.owner, name, "batch_output", text).id
         if batch.status == "cancelling":
             batch.status, batch.cancelled_at = "cancelled", _now()
         else:
@@ -207,7 +217,7 @@ class BatchStore:
         """The record in `<id>.json`, replaced whole so a kill never leaves half of it."""
         path = self._folder / f"{record.id}.json"
         spare = path.with_suffix(f".{threading.get_ident()}.tmp")
-        spare.write_text(json.dumps(record.data()), encoding="utf-8")
+        spare.write_text(json.dumps(asdict(record)), encoding="utf-8")
         spare.replace(path)
 
     def _load(self) -> None:
@@ -225,7 +235,7 @@ class BatchStore:
         for batch in sorted(unfinished, key=lambda b: b.created_at):
             self._queue.put(batch.id)
 
-    def _line(self, number: int, raw: str) -> dict[str, Any]:
+    def _line(self, owner: str, number: int, raw: str) -> dict[str, Any]:
         record: dict[str, Any] = {"id": f"batch_req_{uuid.uuid4().hex[:24]}", "custom_id": None}
         try:
             request = json.loads(raw)
@@ -238,7 +248,7 @@ class BatchStore:
         if url != ENDPOINT or not isinstance(body, dict):
             said = f'"url" must be {ENDPOINT} and "body" a chat request'
             return {**record, "response": None, "error": _error(number, said)}
-        status, reply = self._run_line(body)
+        status, reply = self._run_line(owner, body)
         response = {"status_code": status, "request_id": record["id"], "body": reply}
         failed = None if status == 200 else _error(number, str(reply.get("error", reply)))
         return {**record, "response": response, "error": failed}

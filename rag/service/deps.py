@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Query, Request, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from rag.embedding import Embedder
 from rag.llm.lazy import LazyLLM
-from rag.service.auth import Role, role_of
-from rag.service.holder import IndexHolder
+from rag.service.auth import Principal, Role, principal_of
+from rag.service.library import Collection, Library
 from rag.service.metrics import Metrics
 from rag.settings import Settings
 
@@ -21,9 +21,9 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_holder(request: Request) -> IndexHolder:
-    holder: IndexHolder = request.app.state.holder
-    return holder
+def get_library(request: Request) -> Library:
+    library: Library = request.app.state.library
+    return library
 
 
 def get_metrics(request: Request) -> Metrics:
@@ -46,7 +46,7 @@ def get_models(request: Request) -> Models:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-HolderDep = Annotated[IndexHolder, Depends(get_holder)]
+LibraryDep = Annotated[Library, Depends(get_library)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ModelsDep = Annotated[Models, Depends(get_models)]
 
@@ -56,22 +56,46 @@ _BEARER = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 
 
-def require_user(settings: SettingsDep, credentials: Credentials) -> Role:
-    role = role_of(credentials.credentials if credentials else None, settings.service)
-    if role is Role.NONE:
+def require_user(settings: SettingsDep, credentials: Credentials) -> Principal:
+    principal = principal_of(credentials.credentials if credentials else None, settings.service)
+    if principal.role is Role.NONE:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing or unknown API key: send 'Authorization: Bearer KEY'",
             headers=_CHALLENGE,
         )
-    return role
+    return principal
 
 
-def require_admin(role: Annotated[Role, Depends(require_user)]) -> Role:
-    if role is not Role.ADMIN:
+def require_admin(principal: Annotated[Principal, Depends(require_user)]) -> Principal:
+    if principal.role is not Role.ADMIN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this route needs an admin API key")
-    return role
+    return principal
 
 
-UserDep = Annotated[Role, Depends(require_user)]
-AdminDep = Annotated[Role, Depends(require_admin)]
+UserDep = Annotated[Principal, Depends(require_user)]
+AdminDep = Annotated[Principal, Depends(require_admin)]
+COLLECTION = Query(
+    None,
+    max_length=64,
+    description="The collection to read (default: the key's only collection, else `default`).",
+)
+
+
+def read_collection(
+    library: LibraryDep, principal: UserDep, collection: str | None = COLLECTION
+) -> Collection:
+    """The collection a GET names, if the key may read it (else 404, as for none)."""
+    return library.for_reader(principal, collection)
+
+
+def admin_collection(
+    library: LibraryDep, principal: AdminDep, collection: str | None = COLLECTION
+) -> Collection:
+    """The collection an admin route names, if the key administers it."""
+    found = library.for_reader(principal, collection)
+    return library.for_writer(principal, found.name)
+
+
+ReadDep = Annotated[Collection, Depends(read_collection)]
+AdminCollectionDep = Annotated[Collection, Depends(admin_collection)]

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from rag.errors import (
+    CollectionNotFoundError,
     ConfigError,
     GeneratorFailedError,
     IndexCorruptError,
@@ -43,6 +44,7 @@ OPENAI_CODES = {401: "invalid_api_key", 404: "model_not_found"}
 
 STATUS = {
     ConfigError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    CollectionNotFoundError: status.HTTP_404_NOT_FOUND,
     IndexNotFoundError: status.HTTP_503_SERVICE_UNAVAILABLE,
     IndexLockedError: status.HTTP_409_CONFLICT,
     IndexMismatchError: status.HTTP_409_CONFLICT,
@@ -75,6 +77,8 @@ async def rag_error(request: Request, error: Exception) -> JSONResponse:
     code = status_of(error)
     if _openai(request):
         return openai_error(str(error), status.HTTP_400_BAD_REQUEST if code == 422 else code)
+    if isinstance(error, CollectionNotFoundError):  # an unknown id, in FastAPI's 404 shape
+        return JSONResponse({"detail": str(error)}, status_code=code)
     return JSONResponse({"error": str(error)}, status_code=code)
 
 

@@ -60,8 +60,6 @@ class IndexHolder:
         self._reranker = reranker
         self._lock = threading.Lock()
         self._live: Live | None = None
-        self._stop = threading.Event()
-        self._watcher: threading.Thread | None = None
         self.last_error: str | None = None
 
     @property
@@ -133,23 +131,7 @@ class IndexHolder:
         with suppress(RagError):  # logged and kept in `last_error` by reload
             self.reload()
 
-    def watch(self) -> None:
-        interval = self._settings.service.reload_interval_s
-        if interval <= 0:
-            return
-        self._watcher = threading.Thread(
-            target=self._poll, args=(interval,), daemon=True, name="index-watcher"
-        )
-        self._watcher.start()
-
-    def _poll(self, interval: float) -> None:
-        while not self._stop.wait(interval):
-            self.try_reload()
-
     def close(self) -> None:
-        self._stop.set()
-        if self._watcher is not None:
-            self._watcher.join(timeout=5)
         with self._lock:
             live, self._live = self._live, None
         if live is not None:

@@ -40,6 +40,11 @@ class SearchFilters(_Strict):
 
 class _Question(_Strict):
     question: str = Field(..., min_length=1, max_length=20000)
+    collection: str | None = Field(
+        None,
+        max_length=64,
+        description="The collection to ask (default: the key's only collection, else `default`).",
+    )
 
     @field_validator("question")
     @classmethod
@@ -193,7 +198,9 @@ def _error(model: type[BaseModel], description: str) -> dict[str, Any]:
 KEY_REFUSED: Responses = {401: _error(MessageBody, "missing or unknown API key")}
 ADMIN_REFUSED: Responses = {**KEY_REFUSED, 403: _error(MessageBody, "a user key on an admin route")}
 NO_INDEX: Responses = {503: _error(ErrorBody, "no index generation is loaded")}
-NOT_FOUND: Responses = {404: _error(MessageBody, "no such document")}
+NOT_FOUND: Responses = {
+    404: _error(MessageBody, "no such document, or no such collection the key may read")
+}
 BAD_QUERY: Responses = {
     422: _error(ErrorBody, "a field, limit or filter is invalid: the body names it"),
 }

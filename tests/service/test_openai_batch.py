@@ -112,12 +112,12 @@ from pathlib import Path
 from rag.service.batches import BatchStore
 from rag.settings import ServiceSettings
 
-def slow(body):
+def slow(owner, body):
     time.sleep(0.3)
     return 200, {"answered": body["messages"][0]["content"]}
 
 store = BatchStore(Path(sys.argv[1]), slow, 10_000, 100)
-batch = store.create(sys.argv[2], "/v1/chat/completions", "24h", None)
+batch = store.create("", sys.argv[2], "/v1/chat/completions", "24h", None)
 print(batch.id, flush=True)
 time.sleep(60)
 """
@@ -145,8 +145,8 @@ def test_a_batch_killed_midway_resumes_from_its_first_unanswered_line(tmp_path: 
     one on the same folder answers only the rest, and the output has them all."""
     folder = tmp_path / "batches"
     lines = [json.dumps({"url": "/v1/chat/completions", "body": chat(f"q{n}")}) for n in range(8)]
-    uploads = BatchStore(folder, lambda body: (200, {}), 10_000, 100)
-    upload = uploads.add_file("in.jsonl", "batch", "\n".join(lines).encode())
+    uploads = BatchStore(folder, lambda owner, body: (200, {}), 10_000, 100)
+    upload = uploads.add_file("", "in.jsonl", "batch", "\n".join(lines).encode())
     uploads.close()
     batch_id = kill_midway(folder, upload.id, after_lines=3)
     partial = folder / f"{batch_id}.partial.jsonl"
@@ -155,20 +155,22 @@ def test_a_batch_killed_midway_resumes_from_its_first_unanswered_line(tmp_path: 
 
     asked: list[str] = []
 
-    def record(body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def record(owner: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         asked.append(body["messages"][0]["content"])
         return 200, {"answered": body["messages"][0]["content"]}
 
     store = BatchStore(folder, record, 10_000, 100)
     try:
         deadline = time.monotonic() + 30
-        while store.get(batch_id).status != "completed" and time.monotonic() < deadline:
+        while store.get(batch_id, None).status != "completed" and time.monotonic() < deadline:
             time.sleep(0.05)
-        batch = store.get(batch_id)
+        batch = store.get(batch_id, None)
         assert batch.status == "completed" and batch.request_counts["completed"] == 8
         assert asked == [f"q{n}" for n in range(answered_before, 8)]
         assert batch.output_file_id is not None
-        out = [json.loads(x) for x in store.content(batch.output_file_id).decode().splitlines()]
+        out = [
+            json.loads(x) for x in store.content(batch.output_file_id, None).decode().splitlines()
+        ]
         assert [r["response"]["body"]["answered"] for r in out] == [f"q{n}" for n in range(8)]
         assert not partial.exists()
     finally:

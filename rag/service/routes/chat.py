@@ -27,8 +27,9 @@ from rag.answer.release import SentenceRelease, shown
 from rag.errors import RagError
 from rag.index.terms import TermAnalyzer
 from rag.retrieval.filters import Filters
-from rag.service.deps import HolderDep, Models, ModelsDep, SettingsDep, UserDep
-from rag.service.holder import IndexHolder
+from rag.service.auth import Principal
+from rag.service.deps import LibraryDep, Models, ModelsDep, UserDep
+from rag.service.library import Collection, Library
 from rag.service.openai_schemas import (
     ChatCompletion,
     ChatRequest,
@@ -60,18 +61,34 @@ STARTED = int(time.time())  # a model card's `created`: when this service starte
 
 
 @router.get("/models", responses=ERRORS)
-def models(settings: SettingsDep, holder: HolderDep, _: UserDep) -> ModelList:
-    """The model that answers from the served index."""
-    return ModelList(data=[ModelCard(id=settings.service.chat_model, created=STARTED)])
+def models(library: LibraryDep, principal: UserDep) -> ModelList:
+    """A model per collection the key may read: `service.chat_model` ("rag") for
+    the key's default collection, and each other collection by its name."""
+    default = principal.default_collection
+    others = [n for n in principal.readable(library.names()) if n != default]
+    ids = [library.root.service.chat_model, *others]
+    return ModelList(data=[ModelCard(id=name, created=STARTED) for name in ids])
+
+
+def collection_of(model: str, library: Library, principal: Principal) -> Collection:
+    """The collection a chat request's `model` names; 404 in OpenAI's words when
+    there is none the key may read."""
+    name = None if model == library.root.service.chat_model else model
+    try:
+        return library.for_reader(principal, name)
+    except RagError:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"model {model!r} is not served: GET /v1/models lists the models",
+        ) from None
 
 
 @router.post("/chat/completions", response_model=ChatCompletion, responses=ERRORS)
 def chat_completions(
     body: ChatRequest,
-    settings: SettingsDep,
-    holder: HolderDep,
+    library: LibraryDep,
     models: ModelsDep,
-    _: UserDep,
+    principal: UserDep,
 ) -> JSONResponse | StreamingResponse:
     """Answer the last user message from the documents, as OpenAI's chat API does.
 
@@ -79,31 +96,26 @@ def chat_completions(
     answers are decoded greedily under the answer grammar; the reply names
     them in the `X-Rag-Ignored-Fields` header."""
     headers = _ignored(body)
+    collection = collection_of(body.model, library, principal)
     if body.stream:
-        events, settings = _answering(body, settings, holder, models)
+        events, settings = _answering(body, collection, models)
         chunks = Reply(body.model, settings).chunks(events)
         return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
-    return JSONResponse(complete(body, settings, holder, models), headers=headers)
+    return JSONResponse(complete(body, collection, models), headers=headers)
 
 
-def complete(
-    body: ChatRequest, settings: Settings, holder: IndexHolder, models: Models
-) -> dict[str, Any]:
+def complete(body: ChatRequest, collection: Collection, models: Models) -> dict[str, Any]:
     """The chat completion of `body`, whole (the route's, and each line of a batch)."""
-    events, settings = _answering(body, settings, holder, models)
+    events, settings = _answering(body, collection, models)
     served = [e for e in events if isinstance(e, Served)][-1]
     return Reply(body.model, settings).completion(served)
 
 
 def _answering(
-    body: ChatRequest, settings: Settings, holder: IndexHolder, models: Models
+    body: ChatRequest, collection: Collection, models: Models
 ) -> tuple[Iterator[str | Shown | Served], Settings]:
     """The answer's events for `body`, and the settings it is answered with."""
-    if body.model != settings.service.chat_model:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            f"model {body.model!r} is not served: GET /v1/models lists the models",
-        )
+    settings, holder = collection.settings, collection.holder
     question, history = _turns(body)
     limit = body.max_completion_tokens or body.max_tokens
     settings = settings.with_changes(answer={"max_tokens": limit or settings.answer.max_tokens})

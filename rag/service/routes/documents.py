@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query, status
 from starlette.concurrency import run_in_threadpool
 
-from rag.service.deps import AdminDep, HolderDep, SettingsDep, UserDep
+from rag.service.deps import AdminCollectionDep, ReadDep
+from rag.service.holder import IndexHolder
 from rag.service.schemas import (
     ADMIN_REFUSED,
     BAD_QUERY,
@@ -24,14 +25,18 @@ from rag.service.schemas import (
 router = APIRouter(prefix="/v1/documents", tags=["documents"], responses=UNEXPECTED)
 
 
-@router.get("", responses={**KEY_REFUSED, **BAD_QUERY, **NO_INDEX})
-def list_documents(
-    holder: HolderDep,
-    _: UserDep,
+@router.get("", responses={**KEY_REFUSED, **BAD_QUERY, **NOT_FOUND, **NO_INDEX})
+def list_documents_route(
+    collection: ReadDep,
     limit: int = Query(100, ge=1, le=10000),
     offset: int = Query(0, ge=0),
 ) -> DocumentList:
-    """Indexed documents, in source order."""
+    """Indexed documents of a collection, in source order."""
+    return list_documents(collection.holder, limit, offset)
+
+
+def list_documents(holder: IndexHolder, limit: int, offset: int) -> DocumentList:
+    """A page of the documents (the route's, and MCP's `list_documents` tool)."""
     with holder.acquire() as live:
         rows = live.retriever.store.document_summaries()
         generation = live.generation
@@ -52,9 +57,14 @@ def list_documents(
     )
 
 
-@router.get("/{doc_id}", responses={**KEY_REFUSED, **NOT_FOUND, **NO_INDEX})
-def get_document(doc_id: str, holder: HolderDep, _: UserDep) -> DocumentDetail:
+@router.get("/{doc_id}", responses={**KEY_REFUSED, **BAD_QUERY, **NOT_FOUND, **NO_INDEX})
+def get_document_route(doc_id: str, collection: ReadDep) -> DocumentDetail:
     """One document's metadata and its chunks."""
+    return get_document(doc_id, collection.holder)
+
+
+def get_document(doc_id: str, holder: IndexHolder) -> DocumentDetail:
+    """One document (the route's, and MCP's `get_document` tool)."""
     with holder.acquire() as live:
         store = live.retriever.store
         row = store.document_heads([doc_id]).get(doc_id)
@@ -88,13 +98,14 @@ def get_document(doc_id: str, holder: HolderDep, _: UserDep) -> DocumentDetail:
     )
 
 
-@router.delete("/{doc_id}", responses={**ADMIN_REFUSED, **NOT_FOUND, **INDEX_BUSY, **NO_INDEX})
-async def delete_document(
-    doc_id: str, settings: SettingsDep, holder: HolderDep, _: AdminDep
-) -> DeleteResponse:
+@router.delete(
+    "/{doc_id}", responses={**ADMIN_REFUSED, **BAD_QUERY, **NOT_FOUND, **INDEX_BUSY, **NO_INDEX}
+)
+async def delete_document(doc_id: str, collection: AdminCollectionDep) -> DeleteResponse:
     """Remove a document: a new index generation without it, then swap to it."""
     from ingest.remove import remove_documents
 
+    holder, settings = collection.holder, collection.settings
     with holder.acquire() as live:
         known = live.retriever.store.document_heads([doc_id])
     if not known:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from rag.service.deps import HolderDep
+from rag.index.collections import DEFAULT
+from rag.service.deps import LibraryDep
 from rag.service.schemas import Readiness
 
 router = APIRouter(tags=["health"])
@@ -25,8 +26,10 @@ def healthz() -> dict[str, str]:
         503: {"model": Readiness, "description": "not ready: the reason says why"},
     },
 )
-def readyz(holder: HolderDep) -> dict[str, object] | JSONResponse:
-    """The index and the models are loaded."""
+def readyz(library: LibraryDep) -> dict[str, object] | JSONResponse:
+    """The models and the `default` collection's index are loaded (the other
+    collections are not named here, where no key is asked for)."""
+    holder = library.get(DEFAULT).holder
     if holder.generation is None:
         reason = holder.last_error or "no index generation loaded yet"
         return JSONResponse({"status": "not ready", "reason": reason}, status_code=503)

@@ -17,13 +17,14 @@ from rag.answer.transforms import condense
 from rag.errors import RagError
 from rag.modes import FusionMode
 from rag.retrieval.filters import Filters
-from rag.service.deps import HolderDep, Models, ModelsDep, SettingsDep, UserDep
+from rag.service.deps import LibraryDep, Models, ModelsDep, UserDep
 from rag.service.holder import IndexHolder
 from rag.service.routes.search import check_limits
 from rag.service.schemas import (
     BAD_BODY,
     KEY_REFUSED,
     NO_INDEX,
+    NOT_FOUND,
     UNEXPECTED,
     AnswerBody,
     ErrorBody,
@@ -49,6 +50,7 @@ RESPONSES: Responses = {
     502: {"model": ErrorBody, "description": "the generator failed after it began"},
     **KEY_REFUSED,
     **BAD_BODY,
+    **NOT_FOUND,
     **NO_INDEX,
 }
 log = logging.getLogger("rag.service")
@@ -69,10 +71,9 @@ class Served:
 def query(
     body: QueryRequest,
     request: Request,
-    settings: SettingsDep,
-    holder: HolderDep,
+    library: LibraryDep,
     models: ModelsDep,
-    _: UserDep,
+    principal: UserDep,
 ) -> JSONResponse | StreamingResponse:
     """Answer from the documents: every sentence cited and checked, or a refusal.
 
@@ -80,6 +81,8 @@ def query(
     the text as it is generated, then one `answer` event carries the whole checked
     answer (the same JSON as without streaming).
     """
+    collection = library.for_reader(principal, body.collection)
+    settings, holder = collection.settings, collection.holder
     changes: dict[str, Any] = {"passages": body.top_k or settings.answer.passages}
     if body.generator:
         changes["generator"] = body.generator

@@ -8,12 +8,14 @@ from rag.answer.serialize import location_of
 from rag.errors import ConfigError
 from rag.retrieval.hybrid import Retrieved, SearchOutcome
 from rag.retrieval.passages import Passage
-from rag.service.deps import HolderDep, MetricsDep, SettingsDep, UserDep
-from rag.service.holder import IndexHolder
+from rag.service.auth import Principal
+from rag.service.deps import LibraryDep, MetricsDep, UserDep
+from rag.service.library import Library
 from rag.service.schemas import (
     BAD_BODY,
     KEY_REFUSED,
     NO_INDEX,
+    NOT_FOUND,
     UNEXPECTED,
     RetrieverScore,
     SearchRequest,
@@ -25,17 +27,16 @@ from rag.settings import Settings
 router = APIRouter(prefix="/v1", tags=["search"], responses=UNEXPECTED)
 
 
-@router.post("/search", responses={**KEY_REFUSED, **BAD_BODY, **NO_INDEX})
+@router.post("/search", responses={**KEY_REFUSED, **BAD_BODY, **NOT_FOUND, **NO_INDEX})
 def search(
     body: SearchRequest,
     request: Request,
-    settings: SettingsDep,
-    holder: HolderDep,
+    library: LibraryDep,
     metrics: MetricsDep,
-    _: UserDep,
+    principal: UserDep,
 ) -> SearchResponse:
     """Ranked chunks for a question, with each retriever's rank and score."""
-    response, outcome = run_search(body, settings, holder)
+    response, outcome = run_search(body, library, principal)
     for stage, ms in outcome.timings_ms.items():
         metrics.stages.labels(stage).observe(ms / 1000)
     request.state.log_fields = {
@@ -48,9 +49,12 @@ def search(
 
 
 def run_search(
-    body: SearchRequest, settings: Settings, holder: IndexHolder
+    body: SearchRequest, library: Library, principal: Principal
 ) -> tuple[SearchResponse, SearchOutcome]:
-    """The search of `body` on the live generation (the route's, and MCP's `search` tool)."""
+    """The search of `body` on the live generation of its collection (the
+    route's, and MCP's `search` tool)."""
+    collection = library.for_reader(principal, body.collection)
+    settings, holder = collection.settings, collection.holder
     top_k = body.top_k or settings.retrieval.top_k
     mode = body.mode or settings.retrieval.mode
     check_limits(body.question, top_k, settings)
