@@ -40,6 +40,11 @@ class IngestReport:
         return seconds
 
     @property
+    def phase(self) -> str | None:
+        """The phase the run is in now."""
+        return self.marks[-1][0] if self.marks else None
+
+    @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
 

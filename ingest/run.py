@@ -63,12 +63,14 @@ def run_ingest(
     options: Options,
     embedder: Callable[[], Embedder],
     engine: Engine | None = None,
+    report: IngestReport | None = None,
 ) -> IngestReport:
     """Ingest here, or with `engine` running parsing, chunking, embedding and
-    the shards' build elsewhere (`ingest.engine`)."""
+    the shards' build elsewhere (`ingest.engine`). `report` is filled in as the
+    run goes, so another thread can show its progress."""
     started = time.perf_counter()
     index_dir = settings.index_dir
-    report = IngestReport()
+    report = report if report is not None else IngestReport()
     with generations.ingest_lock(index_dir):
         old = _open_live(index_dir, report)
         try:

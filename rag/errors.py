@@ -11,6 +11,8 @@
     │   ├── NoTextError
     │   ├── LimitExceededError   over an ingest.max_* bound or the parse deadline
     │   └── SymlinkError         a symbolic link that was not followed
+    ├── UploadTooLargeError      an upload passed service.max_upload_mb
+    ├── JobConflictError         an ingest of the collection is already running
     ├── GeneratorFailedError     the answer's generator failed (down, timed out, garbage)
     ├── ClusterError             the Ray cluster was unreachable or its work failed for good
     └── IndexStateError
@@ -94,6 +96,14 @@ class LimitExceededError(LoadError):
 
 class SymlinkError(LoadError):
     reason = "symbolic link not followed"
+
+
+class UploadTooLargeError(RagError):
+    remedy = "send fewer or smaller files at a time, or raise service.max_upload_mb"
+
+
+class JobConflictError(RagError):
+    remedy = "wait for it: GET /v1/jobs/{id} reports its progress"
 
 
 class GeneratorFailedError(RagError):

@@ -3,6 +3,7 @@ generations, manifest and settings fingerprint.
 
     ROOT/CURRENT, ROOT/generations/...          the `default` collection
     ROOT/collections/hr/CURRENT, .../generations/...   the collection `hr`
+    ROOT/uploads/, ROOT/collections/hr/uploads/        files sent through the API
 
 The `default` collection is the root itself, so an index built before
 collections existed opens as `default` without re-ingesting.
@@ -15,10 +16,11 @@ import shutil
 from pathlib import Path
 
 from rag.errors import CollectionNotFoundError, ConfigError
-from rag.index.generations import has_index
+from rag.index.generations import CURRENT, GENERATIONS, LOCK, has_index, ingest_lock
 
 DEFAULT = "default"
 FOLDER = "collections"
+UPLOADS = "uploads"  # files sent through the API, where its ingest jobs read them
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -62,10 +64,12 @@ def remove_collection(root: Path, name: str) -> None:
     index files (the other collections stay)."""
     folder = existing_dir(root, name)
     if name != DEFAULT:
-        shutil.rmtree(folder)
+        with ingest_lock(folder):
+            shutil.rmtree(folder)
         return
-    (folder / "CURRENT").unlink()
-    for leftover in ("generations", ".lock"):
+    with ingest_lock(folder):
+        (folder / CURRENT).unlink()
+    for leftover in (GENERATIONS, UPLOADS, LOCK):
         path = folder / leftover
         if path.is_dir():
             shutil.rmtree(path)

@@ -25,10 +25,11 @@ from rag.retrieval.rerank import make_reranker
 from rag.service import docs_pages, errors, mcp_server, page
 from rag.service.batches import BatchStore
 from rag.service.deps import Models
+from rag.service.jobs import Jobs
 from rag.service.library import Library
 from rag.service.metrics import Metrics
 from rag.service.middleware import AccessLog, BodyLimit
-from rag.service.routes import admin, chat, documents, health, query, search
+from rag.service.routes import admin, chat, collections, documents, health, query, search
 from rag.service.routes import batches as batch_routes
 from rag.settings import Settings
 
@@ -68,6 +69,7 @@ def create_app(
         await run_in_threadpool(library.refresh)
         library.watch()
         app.state.library = library
+        app.state.jobs = Jobs()
         manager = mcp_server.http_manager(
             mcp_server.build_server(mcp_server.Backend(library, model, llm, metrics)),
             settings,
@@ -95,7 +97,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     errors.install(app)
-    for module in (health, search, query, chat, batch_routes, documents, admin):
+    for module in (health, search, query, chat, batch_routes, documents, collections, admin):
         app.include_router(module.router)
     page.install(app)
     docs_pages.install(app)
@@ -113,6 +115,7 @@ def create_app(
         BodyLimit,
         limit=settings.service.max_body_bytes,
         larger={"/v1/files": settings.service.max_batch_bytes + 65536},  # the form's own bytes
+        streamed=("/v1/collections/", settings.service.max_upload_mb << 20),
     )
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: refused bodies are logged too
     return app

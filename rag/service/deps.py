@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from rag.embedding import Embedder
 from rag.llm.lazy import LazyLLM
 from rag.service.auth import Principal, Role, principal_of
-from rag.service.library import Collection, Library
+from rag.service.library import Collection, Library, missing
 from rag.service.metrics import Metrics
 from rag.settings import Settings
 
@@ -94,7 +94,9 @@ def admin_collection(
 ) -> Collection:
     """The collection an admin route names, if the key administers it."""
     found = library.for_reader(principal, collection)
-    return library.for_writer(principal, found.name)
+    if not principal.can_write(found.name):
+        raise missing()
+    return found
 
 
 ReadDep = Annotated[Collection, Depends(read_collection)]

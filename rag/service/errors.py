@@ -24,7 +24,9 @@ from rag.errors import (
     IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
+    JobConflictError,
     RagError,
+    UploadTooLargeError,
 )
 from rag.service.openai_schemas import error_body
 
@@ -50,6 +52,8 @@ STATUS = {
     IndexMismatchError: status.HTTP_409_CONFLICT,
     IndexCorruptError: status.HTTP_409_CONFLICT,
     GeneratorFailedError: status.HTTP_502_BAD_GATEWAY,
+    UploadTooLargeError: status.HTTP_413_CONTENT_TOO_LARGE,
+    JobConflictError: status.HTTP_409_CONFLICT,
 }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from rag.embedding import Embedder
 from rag.errors import CollectionNotFoundError
-from rag.index.collections import DEFAULT, collection_dir, collection_names
+from rag.index.collections import DEFAULT, check_name, collection_dir, collection_names
 from rag.index.snapshot import ShardOpener, local_shards
 from rag.retrieval.rerank import Reranker
 from rag.service.auth import Principal
@@ -23,6 +23,14 @@ from rag.service.holder import IndexHolder
 from rag.settings import Settings
 
 log = logging.getLogger("rag.service")
+
+
+def missing() -> CollectionNotFoundError:
+    """The one error for a collection that does not exist or that the key may
+    not read; it does not repeat the name, so it tells nothing either way."""
+    return CollectionNotFoundError(
+        "no such collection", "GET /v1/collections lists those this key may read"
+    )
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class Library:
         with self._lock:
             found = self._open.get(name)
         if found is None:
-            raise CollectionNotFoundError(f"no collection {name!r}")
+            raise missing()
         return found
 
     def for_reader(self, principal: Principal, name: str | None) -> Collection:
@@ -74,16 +82,15 @@ class Library:
         it; one it may not read is missing, exactly as one that does not exist."""
         wanted = name or principal.default_collection
         if not principal.can_read(wanted):
-            raise CollectionNotFoundError(f"no collection {wanted!r}")
+            raise missing()
         return self.get(wanted)
 
-    def for_writer(self, principal: Principal, name: str) -> Collection:
-        """The collection `name`, made if new, for an admin of it."""
-        if not principal.can_write(name):
-            raise CollectionNotFoundError(f"no collection {name!r}")
-        with self._lock:
-            found = self._open.get(name)
-        return found or self._add(name)
+    def for_writer(self, principal: Principal, name: str) -> Settings:
+        """The settings to write the collection `name` with (it may be new), for
+        an admin of it."""
+        if not principal.can_write(check_name(name)):
+            raise missing()
+        return self._settings_of(name)
 
     def refresh(self) -> None:
         """Open collections new on disk, and newer generations of every one."""
@@ -96,11 +103,13 @@ class Library:
             collection.holder.try_reload()
 
     def forget(self, name: str) -> None:
-        """Close a collection deleted from disk."""
+        """Close a collection deleted from disk; `default` starts again empty."""
         with self._lock:
-            gone = self._open.pop(name, None) if name != DEFAULT else None
+            gone = self._open.pop(name, None)
         if gone is not None:
             gone.holder.close()
+        if name == DEFAULT:
+            self._add(DEFAULT)
 
     def watch(self) -> None:
         interval = self._settings.service.reload_interval_s
@@ -126,9 +135,13 @@ class Library:
         with self._lock:
             return list(self._open.values())
 
-    def _add(self, name: str) -> Collection:
+    def _settings_of(self, name: str) -> Settings:
         folder = collection_dir(self._settings.index_dir, name)
-        settings = self._settings.model_copy(update={"index_dir": folder})
+        return self._settings.model_copy(update={"index_dir": folder})
+
+    def _add(self, name: str) -> Collection:
+        settings = self._settings_of(name)
+        folder = settings.index_dir
         holder = IndexHolder(settings, self._embedder, self._reranker, self._shards)
         collection = Collection(name, holder, settings)
         with self._lock:

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rag.errors import UploadTooLargeError
 from rag.service.metrics import Metrics
 
 log = logging.getLogger("rag.access")
@@ -25,19 +26,34 @@ class BodyLimit:
     a 400.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        larger: dict[str, int] | None = None,
+        streamed: tuple[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self._larger = larger or {}  # path: its own limit (a batch file upload)
+        # (path prefix, limit): bodies passed on as they arrive, counted, for uploads
+        self._streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limit = self._larger.get(scope["path"], self.limit)
+        streamed = self._streamed is not None and scope["path"].startswith(self._streamed[0])
+        if streamed and self._streamed is not None:
+            limit = self._streamed[1]
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(send, limit)
+            said = str(UploadTooLargeError(_over(limit))) if streamed else None
+            await _too_large(send, limit, said)
+            return
+        if streamed:
+            await self.app(scope, _counted(receive, limit), send)
             return
         first = await self._read_body(receive, limit)
         if first is None:
@@ -72,8 +88,29 @@ class BodyLimit:
                 return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"error": f"request body over {limit} bytes"}).encode()
+def _counted(receive: Receive, limit: int) -> Receive:
+    """`receive`, raising `UploadTooLargeError` once the body passes `limit`
+    bytes; the route reading it answers 413."""
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise UploadTooLargeError(_over(limit))
+        return message
+
+    return counted
+
+
+def _over(limit: int) -> str:
+    return f"upload over service.max_upload_mb ({limit >> 20} MB)"
+
+
+async def _too_large(send: Send, limit: int, message: str | None = None) -> None:
+    body = json.dumps({"error": message or f"request body over {limit} bytes"}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -156,6 +156,44 @@ class DeleteResponse(BaseModel):
     generation: int | None
 
 
+class CollectionSummary(BaseModel):
+    name: str
+    documents: int | None = Field(None, description="None while no generation is loaded")
+    chunks: int | None = None
+    generation: int | None = None
+
+
+class CollectionList(BaseModel):
+    collections: list[CollectionSummary]
+
+
+class JobProgress(BaseModel):
+    phase: str | None = Field(None, description="scanning, loading, embedding, writing, ...")
+    files: int
+    files_read: int
+    files_failed: int
+    chunks_embedded: int
+
+
+class JobBody(BaseModel):
+    """An ingest job: `GET /v1/jobs/{id}` until `status` is succeeded or failed."""
+
+    id: str
+    collection: str
+    status: str = Field(..., description="queued, running, succeeded or failed")
+    created_at: float
+    finished_at: float | None
+    progress: JobProgress
+    result: dict[str, Any] | None = Field(
+        None, description="The ingest report (as `rag ingest --json`): per-file failures"
+    )
+    error: str | None = None
+
+
+class CollectionDeleted(BaseModel):
+    deleted: str
+
+
 class ErrorBody(BaseModel):
     error: str
     detail: str | list[dict[str, str]] | None = None

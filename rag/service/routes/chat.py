@@ -79,7 +79,7 @@ def collection_of(model: str, library: Library, principal: Principal) -> Collect
     except RagError:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            f"model {model!r} is not served: GET /v1/models lists the models",
+            "no such model: GET /v1/models lists the models this key may use",
         ) from None
 
 

@@ -71,7 +71,7 @@ def get_document(doc_id: str, holder: IndexHolder) -> DocumentDetail:
         chunks = store.chunks_of(doc_id) if row else []
     if row is None:
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no document {doc_id!r}: GET /v1/documents lists the ids"
+            status.HTTP_404_NOT_FOUND, "no such document: GET /v1/documents lists the ids"
         )
     return DocumentDetail(
         doc_id=doc_id,
@@ -109,7 +109,7 @@ async def delete_document(doc_id: str, collection: AdminCollectionDep) -> Delete
     with holder.acquire() as live:
         known = live.retriever.store.document_heads([doc_id])
     if not known:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id!r}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such document")
     removed = await run_in_threadpool(remove_documents, settings, [doc_id])
     await run_in_threadpool(holder.reload)
     return DeleteResponse(removed=removed, generation=holder.generation)
