@@ -14,7 +14,8 @@ from rag.settings import Settings, load_settings
 
 HELP = """Serve the HTTP API (OpenAPI docs at /docs).
 
-Without API keys (service.user_keys / service.admin_keys, e.g.
+Every collection under the index root is served. Without API keys
+(service.keys, or service.user_keys / service.admin_keys, e.g.
 RAG_SERVICE__USER_KEYS='["k1"]') the service binds to loopback only.
 
 examples:
@@ -50,8 +51,10 @@ def add_serve_parser(commands: Any) -> None:
 
 def loopback_only(settings: Settings) -> Settings:
     """Without keys, bind to loopback whatever was asked, and say so."""
+    from rag.service.auth import keyed
+
     service = settings.service
-    if service.user_keys or service.admin_keys:
+    if keyed(service):
         return settings
     host = service.host
     try:

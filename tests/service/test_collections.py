@@ -21,8 +21,11 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from ingest.report import IngestReport
+from ingest.run import Options, run_ingest
 from rag.embedding import Embedder
 from rag.errors import JobConflictError
+from rag.index.collections import collection_dir
+from rag.index.generations import current_generation
 from rag.service.jobs import Jobs
 from rag.settings import Settings, build_settings
 from tests.service.test_service_auth import ADMIN_ROUTES, USER_ROUTES
@@ -335,6 +338,33 @@ def test_uploads_are_bounded_named_and_one_job_runs_per_collection(
             "/v1/search", json={"question": "Quokkanite", "collection": "hr"}, headers=bearer(OPS)
         )
         assert after.status_code == 404
+
+
+def test_a_damaged_collection_is_refused_alone_and_the_others_serve(
+    tmp_path: Path, real_embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = tmp_path / "index"
+    settings = two_team_settings(index)
+    for name, text in (("default", "Tides follow the Moon."), ("hr", HR_FILES["handbook.txt"])):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+        target = settings.model_copy(update={"index_dir": collection_dir(index, name)})
+        run_ingest(target, Options([folder]), lambda: real_embedder)
+    faiss = current_generation(collection_dir(index, "hr")) / "dense.faiss"
+    faiss.write_bytes(faiss.read_bytes()[:100])
+    with caplog.at_level(logging.ERROR), running_service(settings, real_embedder) as client:
+        served = client.post("/v1/search", json={"question": "tides"}, headers=bearer(OPS))
+        refused = client.post(
+            "/v1/search", json={"question": "leave", "collection": "hr"}, headers=bearer(OPS)
+        )
+        listed = client.get("/v1/collections", headers=bearer(OPS)).json()["collections"]
+    assert served.status_code == 200 and served.json()["results"][0]["source"].endswith(
+        "default.txt"
+    )
+    assert refused.status_code == 503 and "dense.faiss" in refused.json()["error"]
+    assert {c["name"]: c["documents"] for c in listed} == {"default": 1, "hr": None}
+    assert any("collections/hr" in r.getMessage() for r in caplog.records)
 
 
 BOUNDARY = "rag-test-boundary"
