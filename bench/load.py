@@ -10,6 +10,10 @@ to the new generation by itself. Each reply names its generation; afterwards
 every chunk id a reply returned is looked up in that generation's store, so
 a reply mixing two generations is caught. The run is bounded by time (at most
 twice `seconds`, when an ingest finishes late) and by a request budget.
+
+With `via="api"` each round uploads its files through the service's own
+ingest route instead (`bench.load_upload`), and the run also reports how
+soon after each job the new file is found.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import httpx
 from bench.common import rss_mib, table, write_results
 from bench.http import clean_env, rag_command, serving
 from bench.load_clients import QUERY, SEARCH, Budget, Client, Tally
+from bench.load_upload import upload_round
 from rag.errors import RagError
 from rag.index.generations import current_generation
 from rag.index.manifest import Manifest
@@ -37,6 +42,7 @@ from rag.index.store import Store
 
 NOTE = "load-note.md"
 SWAP_GRACE_S = 8.0  # service.reload_interval_s (2 s) twice, and opening the generation
+SEARCHABLE_WITHIN_S = 5.0  # an uploaded file, after its job ends
 SEARCH_QUESTIONS = [
     "What happens when an ingest is killed halfway?",
     "How are encrypted PDFs handled?",
@@ -67,6 +73,7 @@ class LoadPlan:
     corpus: Path
     work: Path
     sample_s: float = 2.0
+    via: str = "cli"  # or "api": rounds uploaded to POST /v1/collections/default/documents
 
 
 def run(plan: LoadPlan, out: Path | None, name: str = "load") -> dict[str, Any]:
@@ -149,7 +156,7 @@ def _drive(
     threads = _start_clients(base, budget, started, tallies)
     sampler = RssSampler(pid, plan.sample_s, started)
     try:
-        rounds = _ingest_rounds(plan, corpus, index, started, chunk_sets)
+        rounds = _ingest_rounds(plan, base, corpus, index, started, chunk_sets)
         ends = [r["done_s"] + SWAP_GRACE_S for r in rounds if "done_s" in r]
         stop_at = min(max([plan.seconds, *ends]), 2 * plan.seconds)
         _sleep_until(started, stop_at)
@@ -178,6 +185,7 @@ def _start_clients(
 
 def _ingest_rounds(
     plan: LoadPlan,
+    base: str,
     corpus: Path,
     index: Path,
     started: float,
@@ -193,18 +201,26 @@ def _ingest_rounds(
         _write_round(corpus, number)
         begun = time.perf_counter() - started
         row: dict[str, Any] = {"round": number, "start_s": round(begun, 1)}
-        try:
-            done = _ingest(corpus, index, timeout_s=2 * plan.seconds)
-        except subprocess.TimeoutExpired:
-            row["exit"] = "timeout"
+        if plan.via == "api":
+            files = [corpus / NOTE, corpus / f"load-added-{number}.md"]
+            marker = f"Load test round {number} added this file"
+            row.update(upload_round(base, files, marker, files[1].name))
         else:
-            row["exit"] = done.returncode
+            row["exit"] = _run_ingest(corpus, index, plan.seconds)
+        if row["exit"] == 0:
             row["done_s"] = round(time.perf_counter() - started, 1)
             row["seconds"] = round(row["done_s"] - begun, 1)
             row["generation"] = _generation(index)
             chunk_sets[row["generation"]] = _chunk_ids(index)
         rounds.append(row)
     return rounds
+
+
+def _run_ingest(corpus: Path, index: Path, seconds: float) -> int | str:
+    try:
+        return _ingest(corpus, index, timeout_s=2 * seconds).returncode
+    except subprocess.TimeoutExpired:
+        return "timeout"
 
 
 def _sleep_until(started: float, at_s: float) -> None:
@@ -347,6 +363,11 @@ def problems(figures: dict[str, Any]) -> list[str]:
             found.append(f"{route}: a client got no reply")
     found += [
         f"ingest round {r['round']}: exit {r['exit']}" for r in figures["ingests"] if r["exit"]
+    ]
+    found += [
+        f"ingest round {r['round']}: found {r['searchable_s']} s after its job"
+        for r in figures["ingests"]
+        if (r.get("searchable_s") or 0) > SEARCHABLE_WITHIN_S
     ]
     generations = figures["generations"]
     if generations["seen"] != generations["built"]:

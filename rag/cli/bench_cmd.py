@@ -111,6 +111,12 @@ def _add_load_options(
     sub.add_argument("--max-requests", type=_count, default=1_000_000, metavar="N")
     sub.add_argument("--corpus", type=Path, default=Path("corpora/guide"), help="copied, indexed")
     sub.add_argument("--work", type=Path, default=Path("bench-work") / name, help="scratch")
+    sub.add_argument(
+        "--via",
+        choices=["cli", "api"],
+        default="cli",
+        help="ingest rounds by `rag ingest`, or uploaded to the service's ingest route",
+    )
 
 
 def _count(text: str) -> int:
@@ -200,6 +206,7 @@ def _load(args: argparse.Namespace) -> int:
         corpus=args.corpus,
         work=args.work,
         sample_s=10.0 if soak else 2.0,
+        via=args.via,
     )
     found = load.problems(load.run(plan, args.out, name=args.bench))
     for problem in found:

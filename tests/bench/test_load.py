@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench.load import mixed_replies, problems
+from bench.load import SEARCHABLE_WITHIN_S, mixed_replies, problems
 from bench.load_clients import BadReplyError, Reply, Tally, check_query, check_search
 from tests.conftest import ROOT
 
@@ -53,6 +53,32 @@ def test_no_request_fails_and_no_reply_mixes_generations_under_load(tmp_path: Pa
         assert 0 < route["p50_ms"] <= route["p95_ms"] <= route["max_ms"]
     assert search["requests"] + query["requests"] == figures["requests"] < MAX_REQUESTS
     assert figures["ran_s"] >= 60
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_files_uploaded_through_the_api_under_load_are_searchable_at_once(tmp_path: Path) -> None:
+    """8 search clients while two rounds upload their files to the service's
+    ingest route: no request fails, and each new file is found within
+    SEARCHABLE_WITHIN_S of its job's end (the job swaps the generation in)."""
+    out = tmp_path / "upload.json"
+    command = [
+        *(sys.executable, "-m", "rag.cli.main", "bench", "load", "--via", "api"),
+        *("--clients", "8", "--query-clients", "0", "--seconds", "20", "--ingests", "2"),
+        *("--work", str(tmp_path / "work"), "--out", str(out)),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=ROOT, check=False
+    )
+    print(done.stdout)
+    assert out.is_file(), done.stderr[-3000:]
+    figures = json.loads(out.read_text())["results"]
+    assert figures["failures"] == 0, figures["routes"]["/v1/search"]["failure_samples"]
+    assert figures["mixed_replies"] == 0, figures["mixed_samples"]
+    rounds = figures["ingests"]
+    assert [r["exit"] for r in rounds] == [0, 0], rounds
+    assert all(0 <= r["searchable_s"] <= SEARCHABLE_WITHIN_S for r in rounds), rounds
+    assert figures["generations"]["built"] == figures["generations"]["seen"] == [1, 2, 3]
     assert done.returncode == 0, done.stderr[-3000:]
 
 
