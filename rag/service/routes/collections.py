@@ -7,6 +7,7 @@ import shutil
 import uuid
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
@@ -38,6 +39,27 @@ from rag.service.uploads import TextUpload, save_files, save_texts
 from rag.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["collections"], responses=UNEXPECTED)
+
+
+def inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with its `$defs` references replaced by the definitions: the
+    OpenAPI document has no `$defs` for them to point into."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
 UPLOAD_BODY = {
     "requestBody": {
         "content": {
@@ -50,7 +72,7 @@ UPLOAD_BODY = {
                     "required": ["files"],
                 }
             },
-            "application/json": {"schema": TextUpload.model_json_schema()},
+            "application/json": {"schema": inline_defs(TextUpload.model_json_schema())},
         },
         "required": True,
     }

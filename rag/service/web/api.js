@@ -1,8 +1,9 @@
-// Calls to the service from this page: the API key kept in this tab's
-// sessionStorage, error bodies turned into sentences, server-sent events read
-// from a POST (EventSource can only GET).
+// Calls to the service from this page: the API key and the chosen collection
+// kept in this tab's sessionStorage, error bodies turned into sentences,
+// server-sent events read from a POST (EventSource can only GET).
 
 const KEY = "rag.apiKey";
+const COLLECTION = "rag.collection";
 
 export function storedKey() {
   return sessionStorage.getItem(KEY) || "";
@@ -16,10 +17,24 @@ export function storeKey(key) {
   }
 }
 
+export function storedCollection() {
+  return sessionStorage.getItem(COLLECTION) || "";
+}
+
+export function storeCollection(name) {
+  if (name) {
+    sessionStorage.setItem(COLLECTION, name);
+  } else {
+    sessionStorage.removeItem(COLLECTION);
+  }
+}
+
+// `said` is what the service's body said, without the sentence around it.
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, said = "") {
     super(message);
     this.status = status;
+    this.said = said || message;
   }
 }
 
@@ -36,8 +51,8 @@ function headers(json) {
 }
 
 // The service's error bodies: {"error", "detail": [{field, message}]} for its
-// own errors, {"detail": "..."} for a refused key.
-export function errorMessage(status, body) {
+// own errors, {"detail": "..."} for a refused key or an unknown collection.
+export function errorText(status, body) {
   const parts = [];
   if (body && typeof body.error === "string") {
     parts.push(body.error);
@@ -49,7 +64,11 @@ export function errorMessage(status, body) {
   } else if (body && typeof body.detail === "string") {
     parts.push(body.detail);
   }
-  const said = parts.join("; ") || `the service answered ${status}`;
+  return parts.join("; ") || `the service answered ${status}`;
+}
+
+export function errorMessage(status, body) {
+  const said = errorText(status, body);
   if (status === 401) {
     return `This service needs an API key: ${said}. Enter your key in the API key field.`;
   }
@@ -63,7 +82,8 @@ async function failure(response) {
   } catch {
     body = null; // not JSON: the status alone is reported
   }
-  return new ApiError(response.status, errorMessage(response.status, body));
+  const { status } = response;
+  return new ApiError(status, errorMessage(status, body), errorText(status, body));
 }
 
 async function send(path, init) {
@@ -87,6 +107,16 @@ export async function getJson(path, signal) {
 
 export async function postJson(path, body, signal) {
   const init = { method: "POST", headers: headers(true), body: JSON.stringify(body), signal };
+  const response = await send(path, init);
+  if (!response.ok) {
+    throw await failure(response);
+  }
+  return response.json();
+}
+
+// A multipart form (files): the browser sets its content type and boundary.
+export async function postForm(path, form, signal) {
+  const init = { method: "POST", headers: headers(false), body: form, signal };
   const response = await send(path, init);
   if (!response.ok) {
     throw await failure(response);

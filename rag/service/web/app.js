@@ -1,13 +1,29 @@
 // The page's behaviour: ask, stream the draft, show the checked answer with
-// its sources, the retrieved passages' scores and the document list.
+// its sources, the retrieved passages' scores and the document list; choose
+// the collection asked, and add documents to one (an admin key's ingest job).
 
-import { ApiError, getJson, postEvents, postJson, storeKey, storedKey } from "./api.js";
+import {
+  ApiError,
+  getJson,
+  postEvents,
+  postForm,
+  postJson,
+  storeCollection,
+  storedCollection,
+  storeKey,
+  storedKey,
+} from "./api.js";
 import {
   answerStatus,
   highlight,
+  jobOutcome,
+  jobProgress,
+  plural,
   renderAnswer,
+  renderCollections,
   renderDocuments,
   renderDraft,
+  renderFailures,
   renderPassages,
   renderSources,
   timingsLine,
@@ -16,6 +32,10 @@ import {
 const byId = (id) => document.getElementById(id);
 let inFlight = null; // AbortController of the question being answered
 let shown = null; // the answer on the page
+let documentsAsked = 0; // the latest document list asked for: older replies are dropped
+let adding = false; // an upload or its job is being followed
+let listed = false; // whether the key's collections were listed
+const POLL_MS = 500;
 
 function showError(message) {
   const box = byId("error");
@@ -33,6 +53,70 @@ function setState(state) {
   section.setAttribute("aria-busy", String(state === "pending" || state === "streaming"));
 }
 
+// --- collections ------------------------------------------------------
+
+// The collection asked and listed: the picker's choice, else the tab's last
+// one (before the list has loaded), else none (the key's default).
+function currentCollection() {
+  const select = byId("collection");
+  return select.options.length ? select.value : storedCollection();
+}
+
+function withCollection(path) {
+  const name = currentCollection();
+  if (!name) {
+    return path;
+  }
+  return `${path}${path.includes("?") ? "&" : "?"}collection=${encodeURIComponent(name)}`;
+}
+
+// The collection named for the upload, else the one in use; "" if neither.
+function uploadTarget() {
+  return byId("new-collection").value.trim() || currentCollection();
+}
+
+function noTarget() {
+  return listed
+    ? "Name the collection: there is none to add to yet."
+    : "Name the collection: the list of collections could not be loaded.";
+}
+
+function describeTarget() {
+  const named = byId("new-collection").value.trim();
+  const current = currentCollection();
+  let said = noTarget();
+  if (named) {
+    said = `The files go to the collection “${named}” (made if it is new).`;
+  } else if (current) {
+    said = `Empty: the files go to the collection “${current}”.`;
+  }
+  byId("add-target").textContent = said;
+}
+
+async function loadCollections() {
+  const select = byId("collection");
+  const choice = byId("collection-choice");
+  try {
+    const { collections } = await getJson("/v1/collections");
+    const names = collections.map((c) => c.name);
+    const wanted = [storedCollection(), select.value].find((name) => names.includes(name));
+    renderCollections(select, collections, wanted || names[0] || "");
+    choice.hidden = collections.length < 2;
+    listed = true;
+  } catch {
+    listed = false;
+    // A refused key is reported by the document list, loaded next.
+    select.replaceChildren();
+    choice.hidden = true;
+  }
+  describeTarget();
+}
+
+async function refresh() {
+  await loadCollections();
+  await loadDocuments();
+}
+
 // --- documents and the filter -------------------------------------------
 
 function chosenDocuments() {
@@ -46,28 +130,147 @@ function updateFilterSummary() {
     : "Searching all documents.";
 }
 
+function documentsFailed(error) {
+  if (error.status === 401) {
+    return "Enter the API key to list the documents.";
+  }
+  if (error.status === 503) {
+    return "No documents in this collection yet.";
+  }
+  return error.message;
+}
+
 async function loadDocuments() {
   const state = byId("documents-state");
+  const asked = ++documentsAsked;
   try {
-    const body = await getJson("/v1/documents?limit=1000");
+    const body = await getJson(withCollection("/v1/documents?limit=1000"));
+    if (asked !== documentsAsked) {
+      return;
+    }
     renderDocuments(byId("document-list"), body.documents);
     const listed = body.documents.length;
+    const where = byId("collection-choice").hidden ? "the index" : "this collection";
     state.textContent =
       body.total > listed
         ? `${body.total} documents; the first ${listed} are listed.`
-        : `${body.total} document${body.total === 1 ? "" : "s"} in the index.`;
+        : `${plural(body.total, "document")} in ${where}.`;
   } catch (error) {
+    if (asked !== documentsAsked) {
+      return;
+    }
     byId("document-list").replaceChildren();
-    state.textContent =
-      error.status === 401 ? "Enter the API key to list the documents." : error.message;
+    state.textContent = documentsFailed(error);
   }
   updateFilterSummary();
+}
+
+// --- adding documents ---------------------------------------------------
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function setAddStatus(text, state) {
+  const status = byId("add-status");
+  if (status.textContent !== text) {
+    status.textContent = text; // a live region: unchanged text is not announced again
+  }
+  byId("add-progress").dataset.state = state;
+}
+
+function uploadRefused(error, target) {
+  const said = error.said;
+  switch (error.status) {
+    case 403:
+      return `This key cannot add documents: it is not an admin key (${said}).`;
+    case 404:
+      return `This key cannot add documents to “${target}”: ${said}.`;
+    case 409:
+      return `“${target}” is busy: ${said}. Try again when that job is done.`;
+    case 413:
+      return `The files are too large to send: ${said}.`;
+    case 422:
+      return `The files were refused: ${said}.`;
+    default:
+      return error.message; // 401 asks for the key; 0 could not reach the service
+  }
+}
+
+// Polls the ingest job until it has succeeded or failed, showing its progress.
+async function followJob(job) {
+  let current = job;
+  while (current.status === "queued" || current.status === "running") {
+    setAddStatus(jobProgress(current), "running");
+    await sleep(POLL_MS);
+    current = await getJson(`/v1/jobs/${encodeURIComponent(current.id)}`);
+  }
+  return current;
+}
+
+async function addDocuments() {
+  const files = [...byId("add-files").files];
+  const failures = byId("add-failed");
+  if (adding) {
+    setAddStatus("Documents are being added already: wait for that job to finish.", "running");
+    return;
+  }
+  if (!files.length) {
+    setAddStatus("Choose one or more files first.", "failed");
+    return;
+  }
+  const target = uploadTarget();
+  if (!target) {
+    setAddStatus(noTarget(), "failed");
+    return;
+  }
+  const form = new FormData();
+  for (const file of files) {
+    form.append("files", file, file.name);
+  }
+  adding = true;
+  byId("add-button").setAttribute("aria-disabled", "true");
+  failures.replaceChildren();
+  failures.hidden = true;
+  setAddStatus(`Sending ${plural(files.length, "file")} to “${target}”…`, "running");
+  try {
+    const path = `/v1/collections/${encodeURIComponent(target)}/documents`;
+    let job;
+    try {
+      job = await postForm(path, form);
+    } catch (error) {
+      setAddStatus(uploadRefused(error, target), "failed");
+      return;
+    }
+    try {
+      job = await followJob(job);
+    } catch (error) {
+      const lost = `The files were sent, but their job could not be followed: ${error.message}`;
+      setAddStatus(lost, "failed");
+      return;
+    }
+    setAddStatus(jobOutcome(job), job.status);
+    failures.hidden = renderFailures(failures, job.result?.failed || []) === 0;
+    if (job.status === "succeeded") {
+      byId("add-form").reset();
+      const before = currentCollection();
+      await loadCollections();
+      if (target === currentCollection() || before !== currentCollection()) {
+        await loadDocuments();
+      }
+    }
+  } finally {
+    adding = false;
+    byId("add-button").removeAttribute("aria-disabled");
+    describeTarget();
+  }
 }
 
 // --- asking -------------------------------------------------------------
 
 function queryBody(question) {
   const body = { question, stream: true };
+  if (currentCollection()) {
+    body.collection = currentCollection();
+  }
   const passages = Number.parseInt(byId("passages").value, 10);
   if (passages > 0) {
     body.top_k = passages;
@@ -102,6 +305,9 @@ async function loadScores(answer, body, signal) {
     return;
   }
   const search = { question: answer.question, top_k: answer.passages.length };
+  if (body.collection) {
+    search.collection = body.collection;
+  }
   if (body.mode) {
     search.mode = body.mode;
   }
@@ -216,13 +422,26 @@ function wireKey() {
     storeKey(input.value.trim());
     describe();
     showError("");
-    loadDocuments();
+    refresh();
   });
   byId("forget-key").addEventListener("click", () => {
     input.value = "";
     storeKey("");
     describe();
+    refresh();
+  });
+}
+
+function wireCollections() {
+  byId("collection").addEventListener("change", (event) => {
+    storeCollection(event.target.value);
+    describeTarget();
     loadDocuments();
+  });
+  byId("new-collection").addEventListener("input", describeTarget);
+  byId("add-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    addDocuments();
   });
 }
 
@@ -256,4 +475,5 @@ function wireQuestion() {
 
 wireKey();
 wireQuestion();
-loadDocuments();
+wireCollections();
+refresh();

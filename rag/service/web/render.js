@@ -273,3 +273,66 @@ export function renderDocuments(list, documents) {
   });
   list.replaceChildren(...items);
 }
+
+// --- collections and ingest jobs ----------------------------------------
+
+export function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
+// A collection with no generation yet has null counts.
+export function collectionLabel(collection) {
+  if (collection.documents === null || collection.documents === undefined) {
+    return `${collection.name} (no documents yet)`;
+  }
+  return `${collection.name} (${plural(collection.documents, "document")})`;
+}
+
+export function renderCollections(select, collections, chosen) {
+  const options = collections.map((c) => el("option", { value: c.name }, [collectionLabel(c)]));
+  select.replaceChildren(...options);
+  select.value = chosen;
+}
+
+// "Adding to “notes”: embedding; 3 of 5 files read, 120 chunks embedded."
+export function jobProgress(job) {
+  const progress = job.progress;
+  const failed = progress.files_failed ? `, ${progress.files_failed} failed` : "";
+  return (
+    `Adding to “${job.collection}”: ${progress.phase || job.status}; ` +
+    `${progress.files_read} of ${plural(progress.files, "file")} read${failed}, ` +
+    `${plural(progress.chunks_embedded, "chunk")} embedded.`
+  );
+}
+
+export function jobOutcome(job) {
+  if (job.status !== "succeeded") {
+    return `Adding to “${job.collection}” failed: ${job.error || "the service gave no reason"}.`;
+  }
+  const report = job.result || {};
+  const parts = [`${report.added || 0} added`, `${report.updated || 0} updated`];
+  if (report.unchanged) {
+    parts.push(`${report.unchanged} unchanged`);
+  }
+  if (report.failed?.length) {
+    parts.push(`${report.failed.length} failed`);
+  }
+  if (report.files_skipped) {
+    parts.push(`${report.files_skipped} skipped (not a kind of file that is read)`);
+  }
+  const generation = report.generation;
+  const held =
+    generation === null || generation === undefined
+      ? "The collection is unchanged."
+      : `It now holds ${plural(report.chunks_total, "chunk")} (generation ${generation}).`;
+  return `The job on “${job.collection}” is done: ${parts.join(", ")}. ${held}`;
+}
+
+// Each file the ingest could not read, by its name, with the reason.
+export function renderFailures(list, failed) {
+  const items = failed.map((f) =>
+    el("li", {}, [el("strong", { class: "doc" }, [fileName(f.path)]), `: ${f.reason}`]),
+  );
+  list.replaceChildren(...items);
+  return items.length;
+}

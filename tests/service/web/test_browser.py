@@ -8,12 +8,14 @@ like any other.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from rag.embedding import Embedder
+from rag.settings import Settings, build_settings
 from tests.openai_server import INVENTED
 from tests.service.web.conftest import KEY, open_page, screenshot, web_settings
 from tests.service_helpers import running_service
@@ -23,6 +25,14 @@ GLACIERS = "How do glaciers shape valleys?"
 WATCH_DRAFT = """
 new MutationObserver(() => {
   if (document.querySelector("#answer .draft")) { window.sawDraft = true; }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+# Records every text the upload's status region showed.
+WATCH_ADD = """
+window.addSaid = [];
+new MutationObserver(() => {
+  const said = document.querySelector("#add-status")?.textContent;
+  if (said && said !== window.addSaid.at(-1)) { window.addSaid.push(said); }
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
 # WCAG contrast ratio of each element's text against the first opaque background behind it.
@@ -186,6 +196,111 @@ def test_the_key_is_asked_for_then_kept_in_the_tab(
         ask(page, GLACIERS)
         assert page.locator("#error").is_hidden()
         assert page.evaluate("sessionStorage.getItem('rag.apiKey')") == KEY
+
+
+ADMIN, READER = "web-admin-4d1c", "web-reader-8e2b"
+UPLOADS = {
+    "otters.txt": "Sea otters in Kelpwick Bay hold paws while they sleep, so that the "
+    "current does not carry them apart. A raft of otters can number forty animals.",
+    "trains.txt": "The Brassmoor night train leaves the capital at 23:40. "
+    "It reaches the coast at dawn after crossing the Ulven viaduct.",
+    "empty.txt": "",
+}
+
+
+def collections_settings(index: Path) -> Settings:
+    """Keys for every collection (an admin, a reader) and the extractive generator."""
+    keys = {
+        ADMIN: {"role": "admin", "collections": ["*"]},
+        READER: {"role": "user", "collections": ["*"]},
+    }
+    data = {"index_dir": index, "answer": {"generator": "extractive"}, "service": {"keys": keys}}
+    return build_settings(data, use_env=False)
+
+
+def add_documents(page: Any, files: list[Path], collection: str = "") -> None:
+    if page.locator("#add-section[open]").count() == 0:
+        page.click("#add-section summary")
+    page.set_input_files("#add-files", files)
+    page.fill("#new-collection", collection)
+    page.click("#add-button")
+
+
+def finished_upload(page: Any) -> str:
+    """The upload's outcome once its job is done (it must have succeeded)."""
+    done = "#add-progress[data-state=succeeded], #add-progress[data-state=failed]"
+    page.wait_for_selector(done, timeout=60_000)
+    outcome: str = page.inner_text("#add-status")
+    assert page.get_attribute("#add-progress", "data-state") == "succeeded", outcome
+    return outcome
+
+
+def test_an_admin_adds_documents_to_a_new_collection_then_asks_it(
+    page: Any, tmp_path: Path, real_embedder: Embedder
+) -> None:
+    """On a fresh index root: the admin key uploads into a new collection, the
+    job's report is shown (the empty file with its reason), the collection
+    appears in the picker, and a question asked of it cites the uploaded file.
+    A user key is told it cannot add documents."""
+    files = [tmp_path / name for name in UPLOADS]
+    for path in files:
+        path.write_text(UPLOADS[path.name], encoding="utf-8")
+    settings = collections_settings(tmp_path / "index")
+    with running_service(settings, real_embedder) as client:
+        page.add_init_script(WATCH_ADD)
+        page.goto(str(client.base_url))
+        page.wait_for_selector("#documents-state:has-text('Enter the API key')")
+        page.fill("#api-key", ADMIN)
+        page.press("#api-key", "Enter")
+        page.wait_for_selector("#documents-state:has-text('No documents in this collection')")
+        assert page.locator("#collection-choice").is_hidden()  # only `default`, empty
+
+        with page.expect_request("**/v1/collections/notes/documents") as sent:
+            add_documents(page, files, "notes")
+        assert page.evaluate(UNLABELLED) == []
+        assert "multipart/form-data" in sent.value.headers["content-type"]
+        outcome = finished_upload(page)
+        said = page.evaluate("window.addSaid")
+        progress = (
+            r"Adding to “notes”: \w+; [0-3] of 3 files read(, 1 failed)?, \d+ chunks? embedded\."
+        )
+        assert said[0] == "Sending 3 files to “notes”…"
+        assert any(re.fullmatch(progress, text) for text in said), said
+        assert "“notes” is done: 2 added, 0 updated, 1 failed." in outcome, outcome
+        failed = page.locator("#add-failed li")
+        assert failed.count() == 1
+        assert failed.inner_text().startswith("empty.txt: ") and "empty" in failed.inner_text()
+        assert low_contrast(page, ["#add-failed li", "#add-status", "#add-target"]) == {}
+        screenshot(page, "added")
+
+        picker = page.locator("#collection")
+        assert page.locator("#collection-choice").is_visible()
+        assert picker.locator("option").all_inner_texts() == [
+            "default (no documents yet)",
+            "notes (2 documents)",
+        ]
+        picker.select_option("notes")
+        page.wait_for_selector("#document-list li >> nth=1")
+        assert "2 documents in this collection" in page.inner_text("#documents-state")
+        assert page.evaluate("sessionStorage.getItem('rag.collection')") == "notes"
+        with page.expect_request("**/v1/query") as asked:
+            ask(page, "Why do sea otters hold paws while they sleep?")
+        assert asked.value.post_data_json["collection"] == "notes"
+        assert "current does not carry them apart" in page.inner_text("#answer")
+        cited = page.locator("#sources .doc").all_inner_texts()
+        assert cited and set(cited) == {"otters.txt"}
+        screenshot(page, "collection")
+
+        page.reload()  # the tab keeps the key and the collection
+        page.wait_for_selector("#document-list li >> nth=1")
+        assert page.locator("#collection").input_value() == "notes"
+
+        page.fill("#api-key", READER)
+        page.press("#api-key", "Enter")
+        add_documents(page, files[:1])
+        assert "“notes”" in page.inner_text("#add-target")
+        page.wait_for_selector("#add-progress[data-state=failed]")
+        assert "This key cannot add documents" in page.inner_text("#add-status")
 
 
 def test_phone_width_labels_and_keyboard(browser: Any, service: httpx.Client) -> None:
