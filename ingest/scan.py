@@ -1,7 +1,8 @@
 """Which files an ingest reads: folders walked, supported types only.
 
-Inside folders, hidden entries are skipped, and `.jsonl` files are read only
-when named `corpus.jsonl` (a BEIR folder also holds `queries.jsonl`); a file
+Inside folders, hidden entries are skipped, as are the `~$report.docx` lock
+files Word and PowerPoint leave beside an open file, and `.jsonl` files are
+read only when named `corpus.jsonl` (a BEIR folder also holds `queries.jsonl`); a file
 named on the command line is always read. Symbolic links are not followed
 unless asked, and never out of the folder being walked nor round a loop: each
 link not followed is reported by name with the reason.
@@ -50,7 +51,7 @@ def _walk(
         result.failures.append(CorruptFileError(folder, exc.strerror or str(exc)))
         return
     for entry in entries:
-        if entry.name.startswith("."):
+        if entry.name.startswith((".", "~$")):
             continue
         if entry.is_symlink():
             problem = _link_problem(entry, root, follow, seen)

@@ -47,6 +47,18 @@ def _start(page: PageSpan) -> int:
     return page.start
 
 
+def prefix_chars(text: str, start: int, end: int) -> int:
+    """Characters at the head of a chunk's `text` that are not document text
+    at its span `start:end` (the rest of `text` is)."""
+    return max(len(text) - (end - start), 0)
+
+
+def document_offset(text: str, start: int, end: int, offset: int) -> int:
+    """The document offset of `text[offset]`, for a chunk's `text` spanning
+    `start:end`; an offset inside the prefix falls on the span's start."""
+    return start + max(offset - prefix_chars(text, start, end), 0)
+
+
 @dataclass(frozen=True)
 class HeadingMark:
     """From `offset` on, the text sits under this heading path (outermost first)."""
@@ -90,6 +102,11 @@ class Document:
 
 @dataclass(frozen=True)
 class Chunk:
+    """`text` is what is embedded, indexed and shown: `document.text[char_start:
+    char_end]`, after `prefix_chars` characters that are not in the document
+    there (the header rows of a table the chunk continues;
+    `ingest.chunking.tables`)."""
+
     doc_id: str
     ordinal: int
     text: str
@@ -103,6 +120,10 @@ class Chunk:
     @property
     def chunk_id(self) -> str:
         return short_hash(self.doc_id, str(self.char_start), str(self.char_end), self.text)
+
+    @property
+    def prefix_chars(self) -> int:
+        return prefix_chars(self.text, self.char_start, self.char_end)
 
     @property
     def text_hash(self) -> str:

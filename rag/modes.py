@@ -61,3 +61,10 @@ class QueryTransformKind(Mode):
     NONE = "none"
     MULTI_QUERY = "multi-query"
     HYDE = "hyde"
+
+
+class PdfParser(Mode):
+    """PDF parser"""
+
+    PDFIUM = "pdfium"
+    PYPDF = "pypdf"

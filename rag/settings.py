@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
-from rag.modes import FusionMode, GeneratorKind, QueryTransformKind, RerankerKind
+from rag.modes import FusionMode, GeneratorKind, PdfParser, QueryTransformKind, RerankerKind
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_INDEX_DIR = Path(".rag/index")
@@ -276,6 +276,17 @@ class ServiceSettings(_Group):
 
 class IngestSettings(_Group):
     password: str | None = Field(None, description="Password for encrypted PDFs.")
+    # PDFium reads the 485 pages of ../shared/pdfs in 2.0 s, pypdf in 9.5 s (one
+    # core; tests/ingest/test_pdf_pdfium.py holds the two to the same text).
+    pdf_parser: PdfParser = Field(
+        PdfParser.PDFIUM,
+        description="pdfium (PDFium in C, the default) or pypdf (pure Python, the reference).",
+    )
+    pdf_tables: bool = Field(
+        True,
+        description="pdfium only: tables ruled with lines become Markdown tables in the "
+        "page's text, at their place.",
+    )
     follow_symlinks: bool = False
     min_page_chars: int = Field(
         20, ge=0, description="Pages with fewer letters or digits count as having no text."
@@ -289,7 +300,10 @@ class IngestSettings(_Group):
         "a text, Markdown or HTML file as decoded, one BEIR record); more is refused.",
     )
     max_pages: int = Field(
-        10_000, ge=1, description="PDFs with more pages are refused before any is read."
+        10_000,
+        ge=1,
+        description="PDFs with more pages, and presentations with more slides, are refused "
+        "before any is read.",
     )
     # The densest of the 480 pages in ../shared/pdfs (Federal Register, three columns)
     # yields 9,668 characters.
@@ -306,11 +320,42 @@ class IngestSettings(_Group):
         description="Decompressed size of one PDF stream; a larger one is refused as a "
         "decompression bomb.",
     )
+    # A .docx or .pptx is a zip that python-docx and python-pptx read whole into
+    # memory; XML compresses about 10:1 and media barely, so a genuine file under
+    # max_file_mb stays under this, while a zip bomb (1,000:1 and more) does not.
+    max_unzipped_mb: float = Field(
+        1024,
+        gt=0,
+        description="Uncompressed size of a .docx or .pptx file's parts together; a larger "
+        "file is refused unread as a decompression bomb.",
+    )
     parse_timeout_s: float = Field(
         300,
         gt=0,
         description="Seconds one PDF may take to parse, checked between pages and between "
-        "the operators of each page's content.",
+        "the operators of each page's content (for .docx and .pptx, between blocks and slides).",
+    )
+    ocr: bool = Field(
+        True,
+        description="Read PDF pages without a text layer by OCR (Tesseract, when installed).",
+    )
+    ocr_max_pages: int = Field(
+        100, ge=0, description="Pages of one file read by OCR; the rest are named and skipped."
+    )
+    ocr_page_timeout_s: float = Field(
+        60, gt=0, description="Seconds OCR may take on one page; a slower page is skipped."
+    )
+    ocr_dpi: int = Field(200, ge=50, le=600, description="Resolution pages are rendered at.")
+    ocr_max_megapixels: float = Field(
+        64,
+        gt=0,
+        description="Largest rendered page for OCR (a larger page is rendered at a lower "
+        "resolution), and the most pixels a page's images may hold to be rendered at all.",
+    )
+    ocr_languages: str = Field(
+        "eng",
+        pattern=r"^[a-z_]+(\+[a-z_]+)*$",
+        description="Tesseract languages, e.g. 'eng+deu' (each needs its tesseract-ocr-* package).",
     )
     parse_workers: int = Field(
         1,

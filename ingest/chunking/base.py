@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from ingest.chunking.spans import Span, stripped
+from ingest.chunking.tables import TableMap
 from rag.documents import Chunk, Document
 from rag.embedding import Tokenizer
 
@@ -17,26 +18,45 @@ class Chunker(Protocol):
 
 
 def to_chunks(
-    document: Document, spans: Sequence[Span], tokenizer: Tokenizer, size: int
+    document: Document,
+    spans: Sequence[Span],
+    tokenizer: Tokenizer,
+    size: int,
+    tables: TableMap,
 ) -> list[Chunk]:
-    """Chunks for `spans`, each counted alone by the model's tokenizer.
+    """Chunks for `spans`, each counted alone by the model's tokenizer; one
+    that starts inside a table's body begins with that table's header rows
+    (`ingest.chunking.tables` says how its text and span then relate).
 
     A span cut inside a word can tokenize to more pieces alone than in context
     ("##vas" becomes "va", "##s"); such a span is split again so that no chunk
     is ever truncated by the model.
     """
+    text = document.text
+    headers: dict[int, tuple[str, int]] = {}
+
+    def header(start: int) -> tuple[str, int]:
+        table = tables.header_for(start)
+        if table is None:
+            return "", 0
+        if table.start not in headers:
+            rows = text[table.start : table.header_end]
+            headers[table.start] = (rows + "\n", len(tokenizer.token_offsets(rows)))
+        return headers[table.start]
+
     chunks: list[Chunk] = []
     for span in spans:
-        for start, end, n_tokens in _fitting(document.text, span, tokenizer, size):
+        for start, end, n_tokens in _fitting(text, span, tokenizer, lambda a: size - header(a)[1]):
             first, last = document.page_range(start, end)
+            prefix, prefix_tokens = header(start)
             chunks.append(
                 Chunk(
                     doc_id=document.doc_id,
                     ordinal=len(chunks),
-                    text=document.text[start:end],
+                    text=prefix + text[start:end],
                     char_start=start,
                     char_end=end,
-                    n_tokens=n_tokens,
+                    n_tokens=prefix_tokens + n_tokens,
                     page_start=first,
                     page_end=last,
                     heading_path=document.heading_path(start),
@@ -52,15 +72,15 @@ MAX_CHARS_PER_TOKEN = 24
 
 
 def _fitting(
-    text: str, span: Span, tokenizer: Tokenizer, size: int
+    text: str, span: Span, tokenizer: Tokenizer, room: Callable[[int], int]
 ) -> Iterator[tuple[int, int, int]]:
-    """Pieces of `span` of at most `size` tokens and `size * MAX_CHARS_PER_TOKEN`
-    characters; each step tokenizes only that many characters, so a long span
-    costs linear time."""
-    window = size * MAX_CHARS_PER_TOKEN
+    """Pieces of `span`, each of at most `size = room(its start)` tokens and
+    `size * MAX_CHARS_PER_TOKEN` characters; each step tokenizes only that many
+    characters, so a long span costs linear time."""
     piece = stripped(text, span.start, span.end)
     while piece is not None:
-        end = min(piece.end, piece.start + window)
+        size = room(piece.start)
+        end = min(piece.end, piece.start + size * MAX_CHARS_PER_TOKEN)
         offsets = tokenizer.token_offsets(text[piece.start : end])
         if len(offsets) <= size and end == piece.end:
             if offsets:

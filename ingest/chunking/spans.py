@@ -25,7 +25,8 @@ _WORD = re.compile(r"\S+")
 class Span:
     start: int
     end: int
-    paragraph_end: bool = False  # a paragraph break follows this span
+    paragraph_end: bool = False  # a paragraph break (or a table's end) follows this span
+    table: int = -1  # the index of the table (`TableMap.tables`) this unit is part of
 
 
 class TokenIndex:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from ingest.loaders.base import Loader
 from ingest.loaders.beir import BeirLoader
+from ingest.loaders.docx import DocxLoader
 from ingest.loaders.html import HtmlLoader
 from ingest.loaders.markdown import MarkdownLoader
 from ingest.loaders.pdf import PdfLoader
+from ingest.loaders.pptx import PptxLoader
 from ingest.loaders.text import TextLoader
 from rag.errors import UnsupportedFileError
 
@@ -17,6 +19,8 @@ LOADERS: tuple[Loader, ...] = (
     TextLoader(),
     MarkdownLoader(),
     HtmlLoader(),
+    DocxLoader(),
+    PptxLoader(),
     BeirLoader(),
 )
 SUFFIXES = frozenset(s for loader in LOADERS for s in loader.suffixes)

@@ -1,4 +1,5 @@
-"""HTML loader: visible text only, the title kept, headings as a path.
+"""HTML loader: visible text only, the title kept, headings as a path, data
+tables as Markdown tables at their place (`ingest.loaders.html_tables`).
 
 The text is gathered in one walk of the tree, a blank line around each block
 element: inserting the blank lines into the tree instead (as this loader once
@@ -16,6 +17,8 @@ from bs4.element import NavigableString, PageElement
 
 from ingest.cleaning import count_word_chars, normalize_text
 from ingest.loaders.base import read_decoded
+from ingest.loaders.html_tables import is_data_table, render_table
+from ingest.loaders.limits import TextBudget
 from rag.documents import Document, HeadingMark
 from rag.errors import EmptyFileError
 from rag.settings import IngestSettings
@@ -52,7 +55,7 @@ class HtmlLoader:
         title = normalize_text(soup.title.get_text()) if soup.title else ""
         for tag in soup.find_all(_INVISIBLE):
             tag.decompose()
-        text, headings = _visible_text(soup)
+        text, headings = _visible_text(soup, TextBudget(path, settings))
         if count_word_chars(text) == 0:
             raise EmptyFileError(path, "no visible text")
         yield Document(
@@ -65,9 +68,9 @@ class HtmlLoader:
         )
 
 
-def _visible_text(soup: BeautifulSoup) -> tuple[str, list[HeadingMark]]:
+def _visible_text(soup: BeautifulSoup, budget: TextBudget) -> tuple[str, list[HeadingMark]]:
     """Blocks separated by blank lines; heading offsets located in the final text."""
-    text = normalize_text(_block_text(soup))
+    text = normalize_text(_block_text(soup, budget))
     marks: list[HeadingMark] = []
     stack: list[tuple[int, str]] = []
     cursor = 0
@@ -88,14 +91,18 @@ def _visible_text(soup: BeautifulSoup) -> tuple[str, list[HeadingMark]]:
 _BLOCK_BREAK = "\n\n"
 
 
-def _block_text(root: Tag) -> str:
+def _block_text(root: Tag, tables: TextBudget | None = None) -> str:
     """The document's strings in order, with a blank line before and after each
-    block element; one pass, without recursion (nesting can be deep)."""
+    block element; one pass, without recursion (nesting can be deep). Given a
+    budget for their copied cells, data tables are rendered as Markdown."""
     pieces: list[str] = []
     todo: list[PageElement | str] = [root]
     while todo:
         node = todo.pop()
         if isinstance(node, Tag):
+            if tables is not None and node.name == "table" and is_data_table(node):
+                pieces += [_BLOCK_BREAK, render_table(node, tables), _BLOCK_BREAK]
+                continue
             if node.name in _BLOCKS:
                 pieces.append(_BLOCK_BREAK)
                 todo.append(_BLOCK_BREAK)  # taken after the children

@@ -8,7 +8,9 @@
 - time: `parse_timeout_s` is a deadline that the PDF loader checks between
   pages and, through pypdf's visitor callbacks, between the operators of each
   page's content. pypdf is pure Python, so a check there is all it takes: no
-  thread or signal is involved.
+  thread or signal is involved. PDFium, in C, cannot be stopped part-way
+  through a page: it is given only pages whose content is measured first to
+  be small enough (`pdf_pdfium`), and pypdf reads the others.
 
 Text, Markdown and HTML files are bounded by their size alone: decoding and
 cleaning run at C speed over text already capped by `max_document_chars`.

@@ -1,4 +1,10 @@
-"""Markdown loader: the text as written, with its heading path kept per offset."""
+"""Markdown loader: the text as written, with its heading path kept per offset,
+and its front matter as the document's metadata (`ingest.front_matter`).
+
+Pipe tables are rewritten in the one form every loader writes
+(`ingest.tables.markdown_table`: outer pipes, ragged rows padded), so the
+chunkers find and repeat their header rows alike whatever their source.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from ingest import front_matter
 from ingest.loaders.text import read_text
+from ingest.tables import normalize_tables
 from rag.documents import Document, HeadingMark
 from rag.settings import IngestSettings
 
@@ -19,16 +27,18 @@ class MarkdownLoader:
     suffixes = (".md", ".markdown")
 
     def load(self, path: Path, settings: IngestSettings) -> Iterator[Document]:
-        text = read_text(path, settings)
+        meta, body = front_matter.split(read_text(path, settings))
+        text = normalize_tables(body)
         headings = heading_marks(text)
-        title = next((h.path[0] for h in headings if len(h.path) == 1), path.stem)
+        first = next((h.path[0] for h in headings if len(h.path) == 1), path.stem)
+        title = meta.pop("title", "") or first
         yield Document(
             source_path=str(path),
             source_key=str(path),
             title=title,
             text=text,
             headings=tuple(headings),
-            metadata={"format": "markdown"},
+            metadata={**meta, "format": "markdown"},
         )
 
 

@@ -187,8 +187,8 @@ class Answerer:
                 Citation(
                     marker,
                     passage,
-                    passage.char_start + start,
-                    passage.char_start + end,
+                    passage.document_offset(start),
+                    passage.document_offset(end),
                     passage.text[start:end],
                 )
             )

@@ -91,15 +91,23 @@ def _cost(spans: Sequence[Span], i: int) -> int:
 
 
 def excerpt(passage: Passage, start: int, end: int) -> Passage:
-    """`passage.text[start:end]` as a passage of its own: span and pages follow."""
-    first = passage.char_start + start
-    last = passage.char_start + end
+    """`passage.text[start:end]` as a passage of its own: span and pages follow.
+    A passage that begins with a table's repeated header keeps it before the
+    rows it keeps, so the generator still reads which column is which."""
+    first = passage.document_offset(start)
+    last = passage.document_offset(end)
     page_start, page_end = passage.span_pages(first, last)
     if page_start is None:
         page_start, page_end = passage.page_start, passage.page_end
+    prefix = passage.prefix_chars
+    text = (
+        passage.text[start:end]
+        if end <= prefix
+        else passage.text[:prefix] + passage.text[max(start, prefix) : end]
+    )
     return replace(
         passage,
-        text=passage.text[start:end],
+        text=text,
         char_start=first,
         char_end=last,
         page_start=page_start,

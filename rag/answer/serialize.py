@@ -21,6 +21,9 @@ class Location(BaseModel):
     source: str
     page_start: int | None
     page_end: int | None
+    ocr_pages: list[int] = Field(
+        default_factory=list, description="its pages whose text was read by OCR from a scan"
+    )
 
 
 def location_of(passage: Passage) -> dict[str, Any]:
@@ -32,6 +35,7 @@ def location_of(passage: Passage) -> dict[str, Any]:
         "source": passage.source_path,
         "page_start": passage.page_start,
         "page_end": passage.page_end,
+        "ocr_pages": passage.ocr_pages(),
     }
 
 
@@ -41,6 +45,9 @@ class Span(BaseModel):
     span: list[int] = Field(..., min_length=2, max_length=2)
     span_page_start: int | None = Field(..., description="first page of the span; null unpaged")
     span_page_end: int | None = Field(..., description="last page of the span; null unpaged")
+    ocr: bool = Field(
+        False, description="the span's text was read by OCR from a scanned page: check the page"
+    )
 
 
 def span_of(citation: Citation) -> dict[str, Any]:
@@ -50,6 +57,7 @@ def span_of(citation: Citation) -> dict[str, Any]:
         "span": [citation.span_start, citation.span_end],
         "span_page_start": first,
         "span_page_end": last,
+        "ocr": bool(citation.passage.ocr_pages(first, last)) if first is not None else False,
     }
 
 

@@ -134,6 +134,8 @@ def as_text(answer: Answer) -> str:
     for c in answer.citations:
         page = c.passage.span_pages(c.span_start, c.span_end)[0]
         pages = "" if page is None else f", p. {page}"
+        if page is not None and c.passage.ocr_pages(page, page):
+            pages += " (read by OCR)"
         lines.append(
             f"[{c.marker}] {c.passage.title}{pages} ({c.passage.source_path}, "
             f'chars {c.span_start}-{c.span_end}): "{c.supporting_text}"'

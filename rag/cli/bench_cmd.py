@@ -88,6 +88,11 @@ def add_bench_parser(commands: Any) -> None:
     ingest.add_argument("--limit", type=int, default=1000, help="SciFact documents to ingest")
     ingest.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
     ingest.add_argument("--backends", default="torch,onnx,onnx-int8")
+    ingest.add_argument(
+        "--pdf-parsers",
+        default="pdfium,pypdf",
+        help="PDF parsers the default backend ingests the PDFs with; ratios are over pypdf",
+    )
     answer = kinds.choices["answer"]
     answer.add_argument("--dataset", type=Path, default=SHARED / "datasets/squad-v1.1-dev")
     answer.add_argument("--questions", type=int, default=20)
@@ -172,7 +177,10 @@ def run(args: argparse.Namespace) -> int:
         case "ingest":
             from bench import ingest
 
-            ingest.run(_backends(args.backends), args.dataset, args.limit, args.pdfs, args.out)
+            parsers = _pdf_parsers(args.pdf_parsers)
+            ingest.run(
+                _backends(args.backends), args.dataset, args.limit, args.pdfs, args.out, parsers
+            )
         case "memory":
             from bench import memory
 
@@ -212,6 +220,12 @@ def _load(args: argparse.Namespace) -> int:
     for problem in found:
         print(f"problem: {problem}", file=sys.stderr)
     return exit_codes.PARTIAL if found else exit_codes.OK
+
+
+def _pdf_parsers(text: str) -> list[Any]:
+    from rag.modes import PdfParser
+
+    return [PdfParser.parse(p.strip()) for p in text.split(",") if p.strip()]
 
 
 def _backends(text: str) -> list[Any]:

@@ -66,6 +66,13 @@ def add_ingest_parser(commands: Any) -> None:
         default=None,
         help="follow symbolic links inside the given folders",
     )
+    parser.add_argument(
+        "--no-ocr",
+        dest="ocr",
+        action="store_false",
+        default=None,
+        help="leave PDF pages without a text layer unread (default: read them by OCR)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -89,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         index_dir=args.index,
         ingest__password=args.password,
         ingest__follow_symlinks=args.follow_symlinks,
+        ingest__ocr=args.ocr,
         chunking__strategy=args.chunking,
         chunking__size=args.chunk_size,
         chunking__overlap=args.chunk_overlap,

@@ -48,6 +48,8 @@ _PACKAGES = (
     "onnxruntime",
     "faiss-cpu",
     "pypdf",
+    "pypdfium2",
+    "pdfplumber",
     "PyStemmer",
     "numpy",
 )

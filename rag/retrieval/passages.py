@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.documents import PageSpan, page_range
+from rag.documents import PageSpan, document_offset, page_range, prefix_chars
 from rag.index.store import ChunkRecord, DocumentHead, Store
 
 
@@ -31,10 +31,33 @@ class Passage:
     metadata: dict[str, str]
     pages: tuple[PageSpan, ...] = ()  # the document's pages page_start..page_end
 
+    @property
+    def prefix_chars(self) -> int:
+        """Characters at the head of `text` that are not document text at this
+        span: a table's repeated header (`rag.documents.Chunk`)."""
+        return prefix_chars(self.text, self.char_start, self.char_end)
+
+    def document_offset(self, offset: int) -> int:
+        """The document offset of `text[offset]`: `text` may begin with a table's
+        repeated header, not document text at this span (`rag.documents.Chunk`)."""
+        return document_offset(self.text, self.char_start, self.char_end, offset)
+
     def span_pages(self, start: int, end: int) -> tuple[int | None, int | None]:
         """First and last page of the document characters `start:end`, a span
         inside this passage; (None, None) for an unpaged document."""
         return page_range(self.pages, start, end)
+
+    def ocr_pages(self, first: int | None = None, last: int | None = None) -> list[int]:
+        """This passage's pages (or pages `first..last`) whose text was read by
+        OCR (the document's `ocr_pages` metadata)."""
+        read = self.metadata.get("ocr_pages", "")
+        if not read:
+            return []
+        low = self.page_start if first is None else first
+        high = self.page_end if last is None else last
+        if low is None or high is None:
+            return []
+        return [n for n in map(int, read.split(",")) if low <= n <= high]
 
 
 def load_passages(store: Store, positions: Sequence[int]) -> list[Passage]:

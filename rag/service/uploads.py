@@ -4,7 +4,8 @@ collection's `uploads/` folder, where the ingest job reads them.
 A multipart upload is streamed to disk by the form parser (parts over 1 MB
 spill to temporary files) and counted against `service.max_upload_mb` as it
 arrives (`rag.service.middleware.BodyLimit`). A JSON body carries text
-documents: `{"documents": [{"name": "notes.md", "text": "..."}]}`. A file
+documents: `{"documents": [{"name": "notes.md", "text": "...", "metadata":
+{"team": "hr"}}]}`, the metadata kept as the Markdown file's front matter. A file
 name is reduced to its last path part and must have an extension ingest
 reads; an upload with the name of an earlier one replaces it (ingest then
 updates that document).
@@ -20,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
+from ingest import front_matter
 from rag.errors import ConfigError
 
 MAX_NAME = 200
@@ -29,6 +31,12 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 class TextDocument(BaseModel):
     name: str = Field(..., min_length=1, max_length=MAX_NAME, description="A file name: notes.md")
     text: str = Field(..., min_length=1, description="The document's text")
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=front_matter.MAX_KEYS,
+        description="Metadata to search by (filters); kept as the front matter of a "
+        "Markdown document, so the name must end in .md",
+    )
 
 
 class TextUpload(BaseModel):
@@ -75,13 +83,28 @@ def save_texts(body: TextUpload, folder: Path) -> list[Path]:
                 f"text document {name!r} needs a text extension",
                 "name it with one of " + ", ".join(TEXT_SUFFIXES),
             )
+    for name, document in zip(names, body.documents, strict=True):
+        _check_metadata(name, document.metadata)
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
     for name, document in zip(names, body.documents, strict=True):
+        head = front_matter.render(document.metadata) if document.metadata else ""
         target = folder / name
-        target.write_text(document.text, encoding="utf-8")
+        target.write_text(head + document.text, encoding="utf-8")
         saved.append(target)
     return saved
+
+
+def _check_metadata(name: str, metadata: dict[str, str]) -> None:
+    if not metadata:
+        return
+    if not name.lower().endswith((".md", ".markdown")):
+        raise ConfigError(
+            f"metadata of {name!r} cannot be kept", "name it .md: it is kept as front matter"
+        )
+    problem = front_matter.check(metadata)
+    if problem:
+        raise ConfigError(problem)
 
 
 def _unique(names: list[str]) -> None:

@@ -42,7 +42,7 @@ def corpus(tmp_path: Path) -> Path:
     (folder / "cats.md").write_text("# Cats\n\nCats purr when content. They sleep a lot.\n")
     (folder / "ships.txt").write_text("Ships carry cargo across oceans. Sailors steer them.\n")
     text_pdf(folder / "trees.pdf", ["Oak trees live for centuries.", "Pines keep needles."])
-    (folder / "notes.docx").write_bytes(b"PK\x03\x04 not supported")
+    (folder / "notes.xlsx").write_bytes(b"PK\x03\x04 not supported")
     return folder
 
 

@@ -161,8 +161,8 @@ def test_beir_bad_line_is_reported_with_its_number(tmp_path: Path) -> None:
 
 
 def test_unsupported_suffix(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedFileError, match=r"\.docx"):
-        loader_for(tmp_path / "report.docx")
+    with pytest.raises(UnsupportedFileError, match=r"\.xlsx"):
+        loader_for(tmp_path / "report.xlsx")
 
 
 # Real PDFs from ../shared/pdfs

@@ -41,6 +41,7 @@ WIKI_DOC = {
     "name": "deploying-borealis.md",
     "text": "# Deploying Borealis\n\nThe Borealis cluster is deployed with flintlock push. "
     "A rollback uses flintlock revert and takes about four minutes.",
+    "metadata": {"team": "platform", "reviewed": "2026-11"},
 }
 # What a key of `hr` must never see of `wiki`: its words, file and title (its
 # ids and its name are added once known).
@@ -135,6 +136,16 @@ def test_two_teams_upload_and_each_reads_only_its_own(
         headers=bearer(OPS),
     )
     assert "flintlock push" in chat.json()["choices"][0]["message"]["content"]
+    # the JSON upload's metadata is searchable with a metadata filter
+    filtered = {
+        "question": "rollback",
+        "collection": "wiki",
+        "filters": {"metadata": {"team": "platform"}},
+    }
+    hits = client.post("/v1/search", json=filtered, headers=bearer(OPS)).json()["results"]
+    assert hits and hits[0]["source"].endswith("deploying-borealis.md")
+    other = {**filtered, "filters": {"metadata": {"team": "hr"}}}
+    assert client.post("/v1/search", json=other, headers=bearer(OPS)).json()["results"] == []
     wiki_models = client.get("/v1/models", headers=bearer(WIKI_USER)).json()["data"]
     assert [m["id"] for m in wiki_models] == ["rag"]  # "rag" is the key's own collection
 
@@ -315,6 +326,11 @@ def test_uploads_are_bounded_named_and_one_job_runs_per_collection(
             headers=bearer(OPS),
         )
         assert bad.status_code == 422 and "not starting with '.'" in bad.json()["error"]
+        untyped = {"documents": [{"name": "a.txt", "text": "x", "metadata": {"team": "hr"}}]}
+        refused_meta = client.post(
+            "/v1/collections/hr/documents", json=untyped, headers=bearer(OPS)
+        )
+        assert refused_meta.status_code == 422 and "name it .md" in refused_meta.json()["error"]
         named = client.post("/v1/collections/Bad%20Name/documents", json={}, headers=bearer(OPS))
         assert named.status_code == 422 and "lowercase" in named.json()["error"]
         mixed = [

@@ -246,6 +246,8 @@ def _sources(answer: Answer) -> str:
     for citation in answer.citations:
         first, last = citation.passage.span_pages(citation.span_start, citation.span_end)
         pages = "" if first is None else f", p. {first}" + (f"-{last}" if last != first else "")
+        if first is not None and citation.passage.ocr_pages(first, last):
+            pages += ", read by OCR"
         lines.append(
             f"[{citation.marker}] {citation.passage.title} ({citation.passage.source_path}{pages})"
         )

@@ -143,7 +143,8 @@ export function spanInPassage(passage, support) {
 function showPages(item, passage, support) {
   const whole = pageLabel(passage.page_start, passage.page_end);
   const span = support ? pageLabel(support.span_page_start, support.span_page_end) : whole;
-  item.querySelector(".page").textContent = span;
+  const scanned = support ? support.ocr : (passage.ocr_pages || []).length > 0;
+  item.querySelector(".page").textContent = scanned ? `${span} (read by OCR)` : span;
   item.querySelector(".passage-pages").textContent = span === whole ? "" : ` · passage: ${whole}`;
 }
 
@@ -171,6 +172,7 @@ function citedMarkers(answer) {
       span: citation.span,
       span_page_start: citation.span_page_start,
       span_page_end: citation.span_page_end,
+      ocr: citation.ocr,
       text: citation.supporting_text,
     });
   }
