@@ -123,7 +123,7 @@ def _variants(backends: list[EmbeddingBackend], parsers: list[PdfParser]) -> lis
     with the default PDF parser; then the default backend both ways with each
     other parser of `parsers`."""
     default, ingest = EmbeddingSettings().backend, IngestSettings()
-    variants = []
+    variants: list[Variant] = []
     for backend in backends:
         if backend is EmbeddingBackend.TORCH:  # the baseline: the path before any of ours
             variants.append((backend, 0, PdfParser.PYPDF))
