@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from rag.cli import exit_codes
-from rag.cli.options import add_common
+from rag.cli.options import add_collection, add_common
 from rag.index.collections import DEFAULT, check_name
 from rag.settings import load_settings
 
@@ -30,12 +30,7 @@ def add_mcp_parser(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common(parser)
-    parser.add_argument(
-        "--collection",
-        default=None,
-        metavar="NAME",
-        help="the collection tools read unless they name another (default: default)",
-    )
+    add_collection(parser)
     parser.set_defaults(run=run)
 
 
