@@ -95,10 +95,6 @@ def principal_of_digest(
     return found
 
 
-def role_of(token: str | None, settings: ServiceSettings) -> Role:
-    return principal_of(token, settings).role
-
-
 def _grants(settings: ServiceSettings) -> list[tuple[str, KeyGrant]]:
     every = (EVERY,)
     grants = [(key, KeyGrant(role="admin", collections=every)) for key in settings.admin_keys]
