@@ -74,10 +74,9 @@ class OnnxEmbedder:
     def _embed_one(self, text: str, session: Any) -> npt.NDArray[np.float32]:
         encoding = self._encoder.encode(text)
         ids = np.array([encoding.ids], dtype=np.int64)
-        mask = np.array([encoding.attention_mask], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        feeds = {"input_ids": ids, "token_type_ids": np.zeros_like(ids)}
         hidden = session.run(None, {n: feeds[n] for n in self._inputs})[0]
-        vector: npt.NDArray[np.float32] = _normalise(_pool(hidden, mask, self._pooling))[0]
+        vector: npt.NDArray[np.float32] = _normalise(_pool(hidden, self._pooling))[0]
         return vector
 
 
@@ -91,12 +90,11 @@ def _session(ort: Any, model: Path, options: Any) -> Any:
         ) from None
 
 
-def _pool(hidden: npt.NDArray[np.float32], mask: npt.NDArray[np.int64], mode: str) -> Vectors:
+def _pool(hidden: npt.NDArray[np.float32], mode: str) -> Vectors:
+    """Pooled over every token: a lone text is unpadded (see `onnx_export`)."""
     if mode == "cls":
         return np.asarray(hidden[:, 0], dtype=np.float32)
-    weights = mask[..., None].astype(np.float32)
-    summed = (hidden * weights).sum(axis=1)
-    return np.asarray(summed / np.maximum(weights.sum(axis=1), 1e-9), dtype=np.float32)
+    return np.asarray(hidden.mean(axis=1), dtype=np.float32)
 
 
 def _normalise(vectors: Vectors) -> Vectors:
