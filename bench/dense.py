@@ -6,6 +6,11 @@ exact top 10 (flat inner product) that an index returns; latency is one query
 at a time, as the service searches. HNSW is built only up to `--hnsw-max`
 vectors: at efConstruction 200 its build grows to tens of minutes at 1M on
 2 cores, and `auto` picks IVF-SQ8 there anyway.
+
+`--real` measures on the index's own vectors instead: `--queries` chunk
+vectors drawn from it (seeded) are the queries, searched among the others,
+beside synthetic vectors of the same count around the same centres, so one
+run says whether the synthetic figures flatter the index types.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy.typing as npt
 
 from bench.common import latency, peak_rss_mib, table, timed_ms, write_results
 from bench.synthetic import clustered_vectors
+from rag.errors import ConfigError
 from rag.index.dense import build_dense, resolve_type, search_dense
 from rag.settings import DenseIndexType, DenseSettings
 
@@ -36,25 +42,27 @@ def run(
     types: list[str],
     index: Path | None,
     out: Path | None,
+    real: bool = False,
 ) -> list[dict[str, Any]]:
     centres = _real_vectors(index)
     rows = []
+    if real:
+        if centres is None:
+            raise ConfigError("--real measures an index's own vectors", "name one with --index")
+        vectors, queries = _held_out(centres, n_queries)
+        sizes = [len(vectors)]
+        rows += _rows("real", vectors, queries, types, hnsw_max)
     for size in sizes:
         vectors = clustered_vectors(size, DIM, seed=size, centres=centres)
         queries = clustered_vectors(n_queries, DIM, seed=size + 1, centres=centres)
-        exact = _exact_top10(vectors, queries)
-        auto = resolve_type(size, DenseSettings())
-        for kind in (t for t in TYPES if t.value in types):
-            if kind is DenseIndexType.HNSW and size > hnsw_max:
-                continue
-            row = _measure(kind, vectors, queries, exact)
-            rows.append({"vectors": size, "auto": "yes" if kind is auto else ""} | row)
+        rows += _rows("synthetic", vectors, queries, types, hnsw_max)
         del vectors
     print(
         table(
             rows,
             [
                 "vectors",
+                "source",
                 "type",
                 "auto",
                 "build_s",
@@ -72,9 +80,39 @@ def run(
         "types": types,
         "dim": DIM,
         "centres": str(index or "random"),
+        "real": real,
     }
     write_results(out, "dense", config, rows)
     return rows
+
+
+def _rows(
+    source: str, vectors: Vectors, queries: Vectors, types: list[str], hnsw_max: int
+) -> list[dict[str, Any]]:
+    size = len(vectors)
+    exact = _exact_top10(vectors, queries)
+    auto = resolve_type(size, DenseSettings())
+    rows = []
+    for kind in (t for t in TYPES if t.value in types):
+        if kind is DenseIndexType.HNSW and size > hnsw_max:
+            continue
+        row = _measure(kind, vectors, queries, exact)
+        marks = {"vectors": size, "source": source, "auto": "yes" if kind is auto else ""}
+        rows.append(marks | row)
+    return rows
+
+
+def _held_out(vectors: Vectors, n_queries: int) -> tuple[Vectors, Vectors]:
+    """`n_queries` of `vectors` as queries, the rest as the searched set."""
+    if n_queries >= len(vectors):
+        raise ConfigError(
+            f"--queries {n_queries} leaves none of the index's {len(vectors)} vectors",
+            "ask for fewer queries",
+        )
+    chosen = np.random.default_rng(0).choice(len(vectors), n_queries, replace=False)
+    kept = np.ones(len(vectors), dtype=bool)
+    kept[chosen] = False
+    return np.ascontiguousarray(vectors[kept]), np.ascontiguousarray(vectors[chosen])
 
 
 def _measure(

@@ -17,7 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
-from rag.modes import FusionMode, GeneratorKind, PdfParser, QueryTransformKind, RerankerKind
+from rag.modes import (
+    DEFAULT_FUSION,
+    FusionMode,
+    GeneratorKind,
+    PdfParser,
+    QueryTransformKind,
+    RerankerKind,
+)
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_INDEX_DIR = Path(".rag/index")
@@ -124,7 +131,7 @@ class DenseSettings(_Group):
 
 
 class RetrievalSettings(_Group):
-    mode: FusionMode = FusionMode.RRF
+    mode: FusionMode = DEFAULT_FUSION
     top_k: int = Field(10, ge=1, le=100)
     max_top_k: int = Field(100, ge=1, le=1000)
     candidates: int = Field(100, ge=1, le=2000, description="Hits each retriever passes to fusion.")

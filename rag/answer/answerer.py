@@ -22,7 +22,7 @@ from rag.answer.prompt import is_refusal
 from rag.answer.verify import SupportJudge, Verdict, supporting_span, verify
 from rag.errors import RagError
 from rag.index.terms import TermAnalyzer
-from rag.modes import FusionMode
+from rag.modes import DEFAULT_FUSION, FusionMode
 from rag.retrieval.filters import Filters
 from rag.retrieval.hybrid import HybridRetriever, Retrieved
 from rag.retrieval.passages import Passage
@@ -88,7 +88,7 @@ class Answerer:
         self._settings = settings
 
     def answer(
-        self, question: str, mode: FusionMode = FusionMode.RRF, filters: Filters | None = None
+        self, question: str, mode: FusionMode = DEFAULT_FUSION, filters: Filters | None = None
     ) -> Answer:
         result = None
         for event in self.stream(question, mode, filters):
@@ -98,7 +98,7 @@ class Answerer:
         return result
 
     def stream(
-        self, question: str, mode: FusionMode = FusionMode.RRF, filters: Filters | None = None
+        self, question: str, mode: FusionMode = DEFAULT_FUSION, filters: Filters | None = None
     ) -> Iterator[str | Shown | Answer]:
         """The passages shown, answer text pieces as they are generated, then the
         checked `Answer` (only the `Answer` when the gate refuses)."""

@@ -78,6 +78,11 @@ def add_bench_parser(commands: Any) -> None:
     kinds.choices["dense"].add_argument(
         "--index", type=Path, help="take cluster centres from this index"
     )
+    kinds.choices["dense"].add_argument(
+        "--real",
+        action="store_true",
+        help="also measure on the --index's own vectors, some held out as queries",
+    )
     for name in ("http", "memory", "scaling"):
         kinds.choices[name].add_argument(
             "--work", type=Path, default=Path("bench-work"), help="synthetic indices, reused"
@@ -169,7 +174,15 @@ def run(args: argparse.Namespace) -> int:
         case "dense":
             from bench import dense
 
-            dense.run(args.sizes, args.queries, args.hnsw_max, args.types, args.index, args.out)
+            dense.run(
+                args.sizes,
+                args.queries,
+                args.hnsw_max,
+                args.types,
+                args.index,
+                args.out,
+                args.real,
+            )
         case "http":
             from bench import http
 

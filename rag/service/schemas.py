@@ -59,7 +59,7 @@ class SearchRequest(_Question):
         None, ge=1, description="Results to return; default retrieval.top_k, at most max_top_k."
     )
     mode: FusionMode | None = Field(
-        None, description="rrf, minmax, dense or sparse; default retrieval.mode (rrf)."
+        None, description="rrf, minmax, dense or sparse; default retrieval.mode (minmax)."
     )
     filters: SearchFilters = Field(default_factory=SearchFilters)
 

@@ -55,6 +55,20 @@ def test_dense_benchmark_measures_recall_per_index_type(tmp_path: Path) -> None:
     assert all(0 < r["recall@10"] <= 1 for r in rows)
 
 
+def test_dense_benchmark_on_an_indexs_own_vectors(tmp_path: Path, scifact_index: Path) -> None:
+    args = ("--index", scifact_index, "--real", "--queries", "20", "--types", "flat,ivf-sq8")
+    rows = bench(tmp_path, "dense", *args)["results"]
+    real = [r for r in rows if r["source"] == "real"]
+    assert {r["type"] for r in real} == {"flat", "ivf-sq8"}
+    # Every SciFact chunk but the 20 held out as queries is searched.
+    assert real[0]["vectors"] > 5183
+    assert next(r for r in real if r["type"] == "flat")["recall@10"] == 1.0
+    assert all(0 < r["recall@10"] <= 1 for r in real)
+    # Beside synthetic vectors of the same count, around the same centres.
+    synthetic = [r for r in rows if r["source"] == "synthetic"]
+    assert [r["vectors"] for r in synthetic] == [real[0]["vectors"]] * 2
+
+
 def test_http_memory_and_scaling_benchmarks_share_one_synthetic_index(tmp_path: Path) -> None:
     work = tmp_path / "work"
     http = bench(
