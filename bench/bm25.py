@@ -9,10 +9,17 @@ epsilon 0.25), so the two compute the same ranking. (Okapi's epsilon floor
 gives the commonest terms a large idf, which defeats MaxScore's pruning: with
 it our 1M-chunk p50 was 12 ms instead of about 2.) rank-bm25 is skipped above
 `--baseline-max` chunks: at 1M it needed 12 GB and 2.4 s per query here.
+
+bm25s, the peer a retrieval engineer would pick (sparse matrices, numba when
+installed), runs in the same process on the same terms with our default
+parameters (Lucene idf, k1 0.9, b 0.4), one query at a time with one thread,
+as the service searches; its top 10 is compared with ours. It is a benchmark
+dependency (`rag[bench]`), skipped with a note when absent.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import time
 from pathlib import Path
@@ -51,6 +58,9 @@ def run(
                 "baseline_p50_ms",
                 "speedup",
                 "overlap@10",
+                "bm25s_p50_ms",
+                "vs_bm25s",
+                "bm25s_overlap@10",
                 "peak_rss_mib",
             ],
         )
@@ -73,6 +83,9 @@ def _measure(
     if baseline:
         row |= _baseline(corpus, queries)
         row["speedup"] = ratio(row["baseline_p50_ms"], row["p50_ms"])
+    row |= _bm25s(corpus, queries, index)
+    if "bm25s_p50_ms" in row:
+        row["vs_bm25s"] = ratio(row["bm25s_p50_ms"], row["p50_ms"])
     row["peak_rss_mib"] = peak_rss_mib()
     return row
 
@@ -99,6 +112,38 @@ def _baseline(corpus: TermCorpus, queries: list[list[str]]) -> dict[str, Any]:
     return {
         "baseline_p50_ms": timing["p50_ms"],
         "overlap@10": round(float(np.mean(overlap)), 3),
+    }
+
+
+def _bm25s(corpus: TermCorpus, queries: list[list[str]], ours: BM25Index) -> dict[str, Any]:
+    try:
+        import bm25s
+    except ImportError:
+        print("bm25s is not installed (pip install 'rag[bench]'): its columns are left empty")
+        return {}
+    backend = "numba" if importlib.util.find_spec("numba") else "numpy"
+    settings = BM25Settings()
+    peer = bm25s.BM25(method="lucene", k1=settings.k1, b=settings.b, backend=backend)
+    starts = np.concatenate([[0], np.cumsum(corpus.lengths)])
+    peer.index(
+        [corpus.words(corpus.term_ids[a:b]) for a, b in itertools.pairwise(starts)],
+        show_progress=False,
+    )
+
+    def top(query: list[str]) -> np.ndarray:
+        found, _ = peer.retrieve([query], k=TOP, show_progress=False, n_threads=1)
+        return np.asarray(found[0])
+
+    timing = latency(timed_ms(top, queries))  # the warm-up calls compile numba's kernels
+    overlap = [
+        len(set(top(q)[:10].tolist()) & set(ours.search(q, 10).positions.tolist())) / 10
+        for q in queries
+    ]
+    return {
+        "bm25s_backend": backend,
+        "bm25s_p50_ms": timing["p50_ms"],
+        "bm25s_p95_ms": timing["p95_ms"],
+        "bm25s_overlap@10": round(float(np.mean(overlap)), 3),
     }
 
 

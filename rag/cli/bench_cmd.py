@@ -81,7 +81,8 @@ def add_bench_parser(commands: Any) -> None:
     kinds.choices["dense"].add_argument(
         "--real",
         action="store_true",
-        help="also measure on the --index's own vectors, some held out as queries",
+        help="measure on the --index's own vectors, some held out as queries, and on "
+        "synthetic ones of the same count (instead of --sizes)",
     )
     for name in ("http", "memory", "scaling"):
         kinds.choices[name].add_argument(

@@ -45,6 +45,10 @@ def test_bm25_benchmark_compares_with_rank_bm25(tmp_path: Path) -> None:
         assert 0 < row["p50_ms"] <= row["p95_ms"]
         assert row["baseline_p50_ms"] > 0
         assert row["overlap@10"] >= 0.9  # the same BM25, up to ties
+        # bm25s on the same terms and parameters ranks alike (rag[bench] installs it).
+        assert row["bm25s_backend"] == "numba"
+        assert 0 < row["bm25s_p50_ms"] <= row["bm25s_p95_ms"]
+        assert row["bm25s_overlap@10"] >= 0.95
 
 
 def test_dense_benchmark_measures_recall_per_index_type(tmp_path: Path) -> None:
