@@ -138,6 +138,11 @@ class RetrievalSettings(_Group):
     rrf_k: float = Field(60.0, ge=0, description="RRF constant on 1-based ranks.")
     dense_weight: float = Field(1.0, ge=0)
     sparse_weight: float = Field(1.0, ge=0)
+    use_tuning: bool = Field(
+        True,
+        description="Fuse with the weights `rag tune` chose for the index (where it has), "
+        "in place of dense_weight and sparse_weight.",
+    )
     reranker: RerankerKind = Field(
         RerankerKind.NONE, description="Reranking stage; off by default."
     )

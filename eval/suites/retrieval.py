@@ -1,10 +1,12 @@
 """Retrieval suite: every mode on the same index, per query, on a BEIR dataset.
 
-Modes: dense, sparse, RRF and min-max fusion, and the configured mode with the
-configured reranker when one is set. Each query retrieves `eval.depth` chunks
-(both retrievers pass that many to fusion), ranked into documents by their
-best chunk; nDCG@10, recall@10, recall@100 and MRR@10 are computed on the
-documents. The report puts the published figures for the corpus beside ours.
+Modes: dense, sparse, RRF and min-max fusion with the configured weights,
+each fusion mode again with the weights `rag tune` chose for the index where
+it has, and the configured mode with the configured reranker when one is set.
+Each query retrieves `eval.depth` chunks (both retrievers pass that many to
+fusion), ranked into documents by their best chunk; nDCG@10, recall@10,
+recall@100 and MRR@10 are computed on the documents. The report puts the
+published figures for the corpus beside ours.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from rag.index.generations import current_generation
 from rag.llm.lazy import LazyLLM
 from rag.modes import FusionMode
 from rag.retrieval.hybrid import HybridRetriever
-from rag.retrieval.open import open_queryable
+from rag.retrieval.open import index_tuning, open_queryable
 from rag.retrieval.rerank import make_reranker
 from rag.settings import Settings
 
@@ -72,7 +74,8 @@ def run_retrieval(
     depth = settings.eval.depth
     settings = settings.with_changes(retrieval={"candidates": max(depth, 100)})
     llm = LazyLLM(settings)
-    plain = open_queryable(current_generation(index), settings, embedder())
+    untuned = settings.with_changes(retrieval={"use_tuning": False})
+    plain = open_queryable(current_generation(index), untuned, embedder())
     try:
         beir_ids = beir_ids_by_position(plain.store)
         if not set(beir_ids) & {d for q in ids for d in queries.qrels[q]}:
@@ -80,6 +83,9 @@ def run_retrieval(
         modes: dict[str, tuple[HybridRetriever, FusionMode]] = {
             m.value: (plain, m) for m in FusionMode
         }
+        tuned = index_tuning(index, settings)
+        for mode in tuned or {}:
+            modes[f"{mode.value}+tuned"] = (plain.with_tuning(tuned), mode)
         reranker = make_reranker(settings, llm)
         if reranker is not None:
             reranked = plain.with_reranker(reranker)

@@ -55,7 +55,9 @@ def add_ask_parser(commands: Any) -> None:
         choices=GeneratorKind.choices(),
         help="local LLM (default), OpenAI-compatible server (openai.*), or extractive",
     )
-    parser.add_argument("--mode", help="retrieval fusion: rrf (default), minmax, dense, sparse")
+    parser.add_argument(
+        "--mode", help="retrieval fusion: minmax (default: retrieval.mode), rrf, dense, sparse"
+    )
     parser.add_argument(
         "--transform",
         choices=QueryTransformKind.choices(),

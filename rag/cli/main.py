@@ -21,6 +21,7 @@ from rag.cli.ingest_cmd import add_ingest_parser
 from rag.cli.mcp_cmd import add_mcp_parser
 from rag.cli.search_cmd import add_search_parser
 from rag.cli.serve_cmd import add_serve_parser
+from rag.cli.tune_cmd import add_tune_parser
 from rag.errors import RagError
 
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         '  rag search "how are PDFs read" --index .rag/index\n'
         "  rag serve --index .rag/index --port 8000\n"
         "  rag mcp --index .rag/index\n"
+        "  rag tune --index .rag/index --sample 200\n"
         "  rag eval retrieval --dataset ../shared/datasets/beir-scifact\n"
         "  rag bench bm25 --sizes 10000,100000",
     )
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ask_parser(commands)
     add_serve_parser(commands)
     add_mcp_parser(commands)
+    add_tune_parser(commands)
     add_eval_parser(commands)
     add_bench_parser(commands)
     return parser

@@ -33,7 +33,7 @@ def add_search_parser(commands: Any) -> None:
     parser.add_argument("question")
     add_common(parser)
     add_collection(parser)
-    parser.add_argument("--mode", help="rrf (default), minmax, dense or sparse")
+    parser.add_argument("--mode", help="minmax (default: retrieval.mode), rrf, dense or sparse")
     parser.add_argument("--top-k", type=int, help="results (default: retrieval.top_k, 10)")
     parser.add_argument(
         "--doc", action="append", default=[], metavar="ID", help="only this document (repeatable)"

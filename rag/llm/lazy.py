@@ -25,6 +25,10 @@ class LazyLLM:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     @cached_property
     def model(self) -> LocalLLM:
         return LocalLLM(self._settings.llm)

@@ -22,6 +22,8 @@ from rag.retrieval.rewrite import QueryTransform, Unchanged
 from rag.retrieval.sparse import SparseRetriever
 from rag.settings import RetrievalSettings, TokenizerSettings
 
+TunedWeights = dict[FusionMode, tuple[float, float]]
+
 
 @dataclass(frozen=True)
 class SideHit:
@@ -54,13 +56,17 @@ class HybridRetriever:
         settings: RetrievalSettings,
         reranker: Reranker | None = None,
         transform: QueryTransform | None = None,
+        tuned: TunedWeights | None = None,
     ) -> None:
+        """`tuned`: the weights `rag tune` chose for this index, by fusion mode;
+        they replace the settings' weights for those modes."""
         self.snapshot = snapshot
         self._dense = DenseRetriever(snapshot, embedder)
         self._sparse = SparseRetriever(snapshot, tokenizer)
         self._settings = settings
         self._reranker = reranker
         self._transform = transform or Unchanged()
+        self._tuned = tuned
 
     @property
     def store(self) -> Store:
@@ -76,6 +82,17 @@ class HybridRetriever:
         twin = copy.copy(self)
         twin._reranker = reranker
         return twin
+
+    def with_tuning(self, tuned: TunedWeights | None) -> HybridRetriever:
+        """A retriever over the same open generation fusing with `tuned` weights
+        (None: the settings' weights)."""
+        twin = copy.copy(self)
+        twin._tuned = tuned
+        return twin
+
+    @property
+    def tuned(self) -> TunedWeights | None:
+        return self._tuned
 
     def close(self) -> None:
         self.snapshot.close()
@@ -112,21 +129,17 @@ class HybridRetriever:
                 hits = self._rerank(question, hits)
         return SearchOutcome(hits[:top_k], mode, clock.ms)
 
+    def sides(self, question: str, n: int) -> tuple[list[Hit], list[Hit]]:
+        """The first `n` dense and BM25 candidates of `question`, unfused."""
+        dense = self._dense.retrieve_vector(self._dense.embed(question), n)
+        return dense, self._sparse.retrieve(question, n)
+
     def _fuse(
         self, dense: list[list[Hit]], sparse: list[list[Hit]], mode: FusionMode
     ) -> list[Retrieved]:
-        rankings = [*dense, *sparse]
-        weights = [self._settings.dense_weight] * len(dense) + [self._settings.sparse_weight] * len(
-            sparse
-        )
-        fused: list[Fused[int]]
-        if mode is FusionMode.MINMAX:
-            fused = minmax_fusion([[(h.position, h.score) for h in r] for r in rankings], weights)
-        elif mode is FusionMode.RRF or len(rankings) > 1:
-            keys = [[h.position for h in r] for r in rankings]
-            fused = reciprocal_rank_fusion(keys, self._settings.rrf_k, weights)
-        else:
-            fused = [Fused(h.position, h.score) for h in rankings[0]] if rankings else []
+        tuned = self._tuned.get(mode) if self._tuned else None
+        weights = tuned or (self._settings.dense_weight, self._settings.sparse_weight)
+        fused = fuse(dense, sparse, mode, weights, self._settings.rrf_k)
         best_dense, best_sparse = _best(dense), _best(sparse)
         return [
             Retrieved(f.key, f.score, best_dense.get(f.key), best_sparse.get(f.key)) for f in fused
@@ -143,6 +156,23 @@ class HybridRetriever:
         ]
         rescored.sort(key=lambda h: -(h.rerank_score or 0.0))
         return rescored + hits[len(head) :]
+
+
+def fuse(
+    dense: list[list[Hit]],
+    sparse: list[list[Hit]],
+    mode: FusionMode,
+    weights: tuple[float, float],
+    rrf_k: float,
+) -> list[Fused[int]]:
+    """The rankings fused by `mode`; `weights` are the dense and the BM25 weight."""
+    rankings = [*dense, *sparse]
+    each = [weights[0]] * len(dense) + [weights[1]] * len(sparse)
+    if mode is FusionMode.MINMAX:
+        return minmax_fusion([[(h.position, h.score) for h in r] for r in rankings], each)
+    if mode is FusionMode.RRF or len(rankings) > 1:
+        return reciprocal_rank_fusion([[h.position for h in r] for r in rankings], rrf_k, each)
+    return [Fused(h.position, h.score) for h in rankings[0]] if rankings else []
 
 
 def _best(rankings: list[list[Hit]]) -> dict[int, SideHit]:

@@ -19,9 +19,10 @@ from rag.index.generations import current_generation
 from rag.index.manifest import QUERY_FIELDS
 from rag.index.snapshot import ShardOpener, Snapshot, local_shards, open_generation
 from rag.llm.lazy import LazyLLM
-from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.hybrid import HybridRetriever, TunedWeights
 from rag.retrieval.rerank import Reranker, make_reranker
 from rag.settings import Settings
+from rag.tune.record import tuned_weights
 
 
 def open_checked(folder: Path, settings: Settings, shards: ShardOpener = local_shards) -> Snapshot:
@@ -43,9 +44,19 @@ def open_queryable(
     reranker: Reranker | None = None,
     shards: ShardOpener = local_shards,
 ) -> HybridRetriever:
-    """The retriever of generation `folder`; close it with `retriever.close()`."""
+    """The retriever of generation `folder`, fusing with the weights `rag tune`
+    chose for its index where `retrieval.use_tuning` allows; close it with
+    `retriever.close()`."""
     snapshot = open_checked(folder, settings, shards)
-    return HybridRetriever(snapshot, embedder, settings.tokenizer, settings.retrieval, reranker)
+    tuned = index_tuning(folder.parent.parent, settings)
+    return HybridRetriever(
+        snapshot, embedder, settings.tokenizer, settings.retrieval, reranker, tuned=tuned
+    )
+
+
+def index_tuning(index_dir: Path, settings: Settings) -> TunedWeights | None:
+    """The tuned fusion weights of `index_dir` in force under `settings`."""
+    return tuned_weights(index_dir) if settings.retrieval.use_tuning else None
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from rag.errors import IndexNotFoundError, RagError
 from rag.index.generations import current_generation, has_index
 from rag.index.snapshot import ShardOpener, local_shards
 from rag.retrieval.hybrid import HybridRetriever
-from rag.retrieval.open import open_checked, open_queryable
+from rag.retrieval.open import index_tuning, open_checked, open_queryable
 from rag.retrieval.rerank import Reranker
 from rag.settings import Settings
 
@@ -109,8 +109,14 @@ class IndexHolder:
     def _reload(self) -> bool:
         folder = current_generation(self._settings.index_dir)
         live = self._live
+        tuned = index_tuning(self._settings.index_dir, self._settings)
         if live is not None and live.retriever.snapshot.folder == folder:
-            return False
+            if live.retriever.tuned == tuned:
+                return False
+            # Same open generation: only the weights change, nothing is closed.
+            live.retriever = live.retriever.with_tuning(tuned)
+            log.info("serving generation %d with new fusion weights %s", self.generation, tuned)
+            return True
         retriever = open_queryable(
             folder, self._settings, self._embedder, self._reranker, self._shards
         )
