@@ -23,6 +23,7 @@ from rag.index.snapshot import ShardOpener, local_shards
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.rerank import make_reranker
 from rag.service import docs_pages, errors, mcp_server, page
+from rag.service.admission import Admission
 from rag.service.batches import BatchStore
 from rag.service.deps import Models
 from rag.service.jobs import Jobs
@@ -117,5 +118,6 @@ def create_app(
         larger={"/v1/files": settings.service.max_batch_bytes + 65536},  # the form's own bytes
         streamed=("/v1/collections/", settings.service.max_upload_mb << 20),
     )
+    app.add_middleware(Admission, settings=settings.service, metrics=metrics)
     app.add_middleware(AccessLog, metrics=metrics)  # outermost: refused bodies are logged too
     return app

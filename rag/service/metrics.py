@@ -74,6 +74,12 @@ class Metrics:
             buckets=ANSWER_BUCKETS,
             registry=self.registry,
         )
+        self.shed = Counter(
+            "rag_shed_total",
+            "Requests answered 503 at once by admission control, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
 
