@@ -1,6 +1,8 @@
 """Ingest throughput: chunks per second end to end (load, chunk, embed, write),
 per embedding backend, on a SciFact slice and on the PDFs in `../shared/pdfs`;
-and embedding alone, with each backend's cosine to the torch float32 vectors.
+and embedding alone, with each backend's cosine to the torch float32 vectors
+and its operations per second as a share of the machine's int8 or float32
+matmul peak, measured in the same run (`bench.matmul_peak`).
 
 The baseline is the torch backend (sentence-transformers float32, default
 settings) with files parsed by pypdf before embedding, one at a time
@@ -36,6 +38,17 @@ from rag.modes import PdfParser
 from rag.settings import EmbeddingBackend, EmbeddingSettings, IngestSettings, build_settings
 
 SAMPLE = 256
+EMBED_COLUMNS = [
+    "backend",
+    "passages_per_s",
+    "speedup",
+    "cosine_mean",
+    "cosine_min",
+    "gops",
+    "peak_kind",
+    "peak_gops",
+    "peak_share",
+]
 OCR_SOURCE = "debian/R-intro.pdf"
 OCR_PAGES = tuple(range(10, 18))  # 8 pages of prose, code and lists
 
@@ -84,7 +97,7 @@ def run(
             ],
         )
     )
-    print(table(embed_rows, ["backend", "passages_per_s", "speedup", "cosine_mean", "cosine_min"]))
+    print(table(embed_rows, EMBED_COLUMNS))
     if ocr_row:
         print(table([ocr_row], list(ocr_row)))
     results = {"ingest": ingest_rows, "embedding": embed_rows, "ocr": ocr_row}
@@ -244,7 +257,27 @@ def _embedding_alone(
                 "cosine_min": round(float(cosine.min()), 4),
             }
     _add_ratios(rows, "passages_per_s", ())
+    _add_peak_shares(rows, next(iter(embedders.values())), texts)
     return rows
+
+
+def _add_peak_shares(rows: list[dict[str, Any]], embedder: Embedder, texts: list[str]) -> None:
+    """Each backend's operations per second against the machine's matmul peak of
+    its number type (int8 for onnx-int8, float32 for the others), measured now."""
+    from bench.matmul_peak import graph_ops, machine_peaks, share
+    from rag.embedding.onnx_export import FP32, exported_model
+
+    ops = graph_ops(exported_model(EmbeddingSettings()) / FP32)
+    tokens = [min(len(embedder.token_offsets(t)), embedder.max_tokens) + 2 for t in texts]
+    peaks = machine_peaks(round(sum(tokens) / len(tokens)), ops.widest)
+    for row in rows:
+        kind = "int8" if row["backend"] == EmbeddingBackend.ONNX_INT8 else "fp32"
+        row.update(
+            peak_kind=kind,
+            peak_gops=peaks[kind],
+            fp32_peak_gops=peaks["fp32"],
+            **share(ops, tokens, row["passages_per_s"], peaks[kind]),
+        )
 
 
 def _add_parser_ratios(rows: list[dict[str, Any]]) -> None:

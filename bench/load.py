@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,19 @@ QUERY_QUESTIONS = [
 ]
 
 
+ROUTE_COLUMNS = [
+    "route",
+    "clients",
+    "requests",
+    "shed",
+    "failures",
+    "p50_ms",
+    "p95_ms",
+    "max_ms",
+    "per_s",
+]
+
+
 @dataclass(frozen=True)
 class LoadPlan:
     search_clients: int
@@ -87,6 +100,29 @@ def run(plan: LoadPlan, out: Path | None, name: str = "load") -> dict[str, Any]:
     _print(figures)
     config = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(plan).items()}
     write_results(out, name, config, figures)
+    return figures
+
+
+def sweep(plan: LoadPlan, counts: list[int], out: Path | None) -> dict[str, Any]:
+    """The load at each number of search clients in turn (no ingests), one
+    service throughout: how the admitted requests' latency and the shed share
+    change as the clients grow."""
+    corpus, index = _prepare(plan)
+    chunk_sets = {_generation(index): _chunk_ids(index)}
+    runs = []
+    with serving(index, plan.work / "serve.log", clean_env()) as (base, server):
+        for count in counts:
+            step = replace(plan, search_clients=count, ingests=0)
+            runs.append(_drive(step, base, server.pid, corpus, index, chunk_sets))
+    rows = [
+        {"search_clients": n, **{k: r[k] for k in ("requests", "shed", "failures")}, **route}
+        for n, r in zip(counts, runs, strict=True)
+        for route in [{"route": k, **v} for k, v in r["routes"].items()]
+    ]
+    print(table(rows, ["search_clients", *ROUTE_COLUMNS]))
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(plan).items()}
+    figures = {"counts": counts, "runs": runs}
+    write_results(out, "load-sweep", {**config, "sweep": counts}, figures)
     return figures
 
 
@@ -279,6 +315,7 @@ def _figures(
         "ran_s": round(ran_s, 1),
         "requests": sum(r["requests"] for r in routes.values()),
         "failures": sum(r["failures"] for r in routes.values()),
+        "shed": sum(r["shed"] for r in routes.values()),
         "mixed_replies": mixed,
         "mixed_samples": samples,
         "routes": routes,
@@ -334,11 +371,11 @@ def _served_generation(base: str) -> int | None:
 
 def _print(figures: dict[str, Any]) -> None:
     rows = [{"route": route, **r} for route, r in figures["routes"].items()]
-    columns = ["route", "clients", "requests", "failures", "p50_ms", "p95_ms", "max_ms", "per_s"]
-    print(table(rows, columns))
+    print(table(rows, ROUTE_COLUMNS))
     generations, rss = figures["generations"], figures["rss_mib"]
     print(
-        f"{figures['requests']} requests in {figures['ran_s']} s, {figures['failures']} failed, "
+        f"{figures['requests']} requests admitted in {figures['ran_s']} s, {figures['shed']} "
+        f"shed (503, Retry-After), {figures['failures']} failed, "
         f"{figures['mixed_replies']} mixed generations; generations built "
         f"{generations['built']}, seen {generations['seen']}, first seen at "
         f"{generations['first_seen_s']} s; service RSS {rss['warm']} MiB at "

@@ -1,7 +1,10 @@
 """Load clients: threads that post one route in a loop and check every reply.
 
 A request fails when it cannot connect, times out, is answered with a status
-other than 2xx, or its body does not validate. A good reply records the index
+other than 2xx, or its body does not validate. A 503 with `Retry-After` is
+not a failure: it is shed by the service's admission control, counted apart,
+and the client waits as it was told before it asks again (as a well-behaved
+client would); the latency figures are of the admitted requests. A good reply records the index
 generation it names and the chunk ids it returned, so that the run can check
 afterwards that each reply came whole from that generation.
 """
@@ -118,20 +121,29 @@ class Tally:
     judged: int = 0
     regressions: int = 0  # a client got an older generation after a newer one
     per_client: list[int] = field(default_factory=list)
+    shed_ms: list[float] = field(default_factory=list)
+    admitted_per_client: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.per_client = [0] * self.clients
+        self.admitted_per_client = [0] * self.clients
 
     def good(self, client: int, ms: float, reply: Reply, at_s: float, last: int) -> None:
         with self._lock:
             self.latencies_ms.append(ms)
             self.per_client[client] += 1
+            self.admitted_per_client[client] += 1
             self.served[(reply.generation, reply.chunk_ids)] += 1
             self.first_seen_s.setdefault(reply.generation, round(at_s, 2))
             self.refused += reply.refused
             self.judged += reply.judged
             self.regressions += reply.generation < last
+
+    def shed(self, client: int, ms: float) -> None:
+        with self._lock:
+            self.shed_ms.append(ms)
+            self.per_client[client] += 1
 
     def bad(self, client: int, ms: float, why: str) -> None:
         with self._lock:
@@ -147,6 +159,8 @@ class Tally:
             "clients": self.clients,
             "requests": len(self.latencies_ms),
             "failures": self.failures,
+            "shed": len(self.shed_ms),
+            "shed_p50_ms": latency(self.shed_ms)["p50_ms"] if self.shed_ms else None,
             **latency(ms),
             "max_ms": round(max(ms), 3),
             "per_s": round(len(self.latencies_ms) / seconds, 1),
@@ -155,6 +169,7 @@ class Tally:
             "regressions": self.regressions,
             "min_per_client": min(self.per_client, default=0),
             "max_per_client": max(self.per_client, default=0),
+            "min_admitted_per_client": min(self.admitted_per_client, default=0),
             "failure_samples": self.failure_samples,
         }
 
@@ -178,15 +193,25 @@ class Client:
                 sent += 1
                 began = time.perf_counter()
                 try:
-                    reply = self.route.check(
-                        http.post(self.route.path, json=self.route.body(question))
-                    )
+                    response = http.post(self.route.path, json=self.route.body(question))
+                    wait_s = retry_after_s(response)
+                    if wait_s is not None:
+                        self.tally.shed(number, _since(began))
+                        self.budget.stop.wait(wait_s)
+                        continue
+                    reply = self.route.check(response)
                 except (httpx.HTTPError, ValidationError, BadReplyError) as error:
                     why = f"{type(error).__name__}: {str(error)[:300]}"
                     self.tally.bad(number, _since(began), why)
                     continue
                 self.tally.good(number, _since(began), reply, began - self.started, last)
                 last = max(last, reply.generation)
+
+
+def retry_after_s(response: httpx.Response) -> float | None:
+    """The seconds a 503 from admission control says to wait; None for any other reply."""
+    told = response.headers.get("retry-after", "")
+    return float(told) if response.status_code == 503 and told.isdigit() else None
 
 
 def _since(began: float) -> float:

@@ -19,7 +19,7 @@ LAYERS = (
     ("rag.errors", "rag.documents", "rag.settings", "rag"),
     ("rag.embedding", "rag.index", "rag.llm"),
     ("rag.retrieval",),
-    ("ingest", "rag.answer"),
+    ("ingest", "rag.answer", "rag.tune"),
     ("rag.service", "rag.distributed"),
     ("eval", "bench"),
     ("rag.cli",),

@@ -26,6 +26,7 @@ examples:
   rag bench answer --dataset ../shared/datasets/squad-v1.1-dev --questions 20
   rag bench scaling --results bench-results
   rag bench load --clients 32 --query-clients 4 --seconds 60 --ingests 2
+  rag bench load --sweep 8,16,32,64 --query-clients 4 --seconds 30
   rag bench soak --minutes 10
 """
 SHARED = Path("../shared")
@@ -107,6 +108,13 @@ def add_bench_parser(commands: Any) -> None:
     kinds.choices["scaling"].add_argument("--results", type=Path, default=Path("bench-results"))
     _add_load_options(kinds.choices["load"], "load", clients=32, query_clients=4, ingests=2)
     kinds.choices["load"].add_argument("--seconds", type=_positive, default=60.0)
+    kinds.choices["load"].add_argument(
+        "--sweep",
+        type=_sizes_small,
+        metavar="N,N,...",
+        help="run --seconds at each of these search-client counts in turn, no ingests "
+        "(admitted latency and shed requests as load grows)",
+    )
     _add_load_options(kinds.choices["soak"], "soak", clients=4, query_clients=1, ingests=4)
     kinds.choices["soak"].add_argument("--minutes", type=_positive, default=10.0)
 
@@ -230,6 +238,10 @@ def _load(args: argparse.Namespace) -> int:
         sample_s=10.0 if soak else 2.0,
         via=args.via,
     )
+    if getattr(args, "sweep", None):
+        runs = load.sweep(plan, args.sweep, args.out)["runs"]
+        failed = sum(r["failures"] for r in runs)
+        return exit_codes.PARTIAL if failed else exit_codes.OK
     found = load.problems(load.run(plan, args.out, name=args.bench))
     for problem in found:
         print(f"problem: {problem}", file=sys.stderr)

@@ -8,9 +8,9 @@ from typing import Any
 
 from rag.cli.options import add_collection, add_common, in_collection
 from rag.embedding import make_embedder
+from rag.index.tuning import undo
 from rag.llm.lazy import LazyLLM
 from rag.settings import load_settings
-from rag.tune.record import undo
 from rag.tune.run import TuneRequest, tune_index
 
 HELP = """Adapt retrieval to this corpus, offline, from its own chunks.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from rag.embedding import Embedder
 from rag.index.snapshot import Snapshot
 from rag.index.store import Store
+from rag.index.tuning import TunedWeights
 from rag.modes import FusionMode
 from rag.retrieval.dense import DenseRetriever
 from rag.retrieval.filters import Filters, allowed_positions
@@ -21,8 +22,6 @@ from rag.retrieval.rerank import Reranker
 from rag.retrieval.rewrite import QueryTransform, Unchanged
 from rag.retrieval.sparse import SparseRetriever
 from rag.settings import RetrievalSettings, TokenizerSettings
-
-TunedWeights = dict[FusionMode, tuple[float, float]]
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from rag.errors import RagError
 from rag.index.generations import current_generation
 from rag.index.manifest import QUERY_FIELDS
 from rag.index.snapshot import ShardOpener, Snapshot, local_shards, open_generation
+from rag.index.tuning import TunedWeights, tuned_weights
 from rag.llm.lazy import LazyLLM
-from rag.retrieval.hybrid import HybridRetriever, TunedWeights
+from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.rerank import Reranker, make_reranker
 from rag.settings import Settings
-from rag.tune.record import tuned_weights
 
 
 def open_checked(folder: Path, settings: Settings, shards: ShardOpener = local_shards) -> Snapshot:

@@ -5,5 +5,5 @@ The local LLM writes a question for each of a sample of the index's chunks
 the first candidates of the dense or the BM25 retriever (round-trip
 consistency, as in Promptagator); the kept questions choose the fusion
 weights of each fusion mode (`fusion`), and the choice is recorded beside the
-index's generations (`record`), where search, serve and eval find it.
+index's generations (`rag.index.tuning`), where search, serve and eval find it.
 """

@@ -6,6 +6,13 @@ matters), the question's candidates are fused again and scored by the
 reciprocal rank of that chunk in the first ten (MRR@10). A mode's tuned
 weight is the best one, kept only when it beats the configured weights by
 more than `MIN_GAIN`; otherwise the configured weights stand.
+
+The questions lean lexical (a question paraphrases its own chunk's words),
+so they overrate BM25 a little. On SciFact train (809 real queries, never
+used by the tuning itself) the weights they chose raised RRF's nDCG@10 from
+0.7168 to 0.7260 (synthetic MRR +0.015) and lowered min-max's from 0.7344
+to 0.7302 (synthetic MRR +0.009): `MIN_GAIN` 0.01 keeps the first and not
+the second.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ GRID = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 TUNED_MODES = (FusionMode.MINMAX, FusionMode.RRF)
 # A question keeps its place only if its chunk is among either retriever's first ROUND_TRIP.
 ROUND_TRIP = 20
-MIN_GAIN = 0.005
+MIN_GAIN = 0.01
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from tqdm import tqdm
 from rag.embedding import Embedder
 from rag.errors import ConfigError
 from rag.index.generations import current_generation
+from rag.index.tuning import QUESTIONS, tune_dir, write_record
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.open import open_queryable
@@ -26,7 +27,6 @@ from rag.tune.questions import (
     synthetic,
     write_questions,
 )
-from rag.tune.record import QUESTIONS, tune_dir, write_record
 
 ZERO_SHOT = "only the index's own chunks were used: no queries and no relevance judgments"
 # A typical question's length in tokens, for the estimate.

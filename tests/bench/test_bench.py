@@ -119,6 +119,10 @@ def test_ingest_benchmark_compares_backends_on_text_and_pdfs(tmp_path: Path) -> 
     embedding = {r["backend"]: r for r in figures["results"]["embedding"]}
     assert embedding["torch"]["cosine_mean"] == pytest.approx(1.0, abs=1e-5)
     assert embedding["onnx-int8"]["cosine_mean"] > 0.98
+    for row in embedding.values():  # a rate below the machine's peak, measured in the run
+        assert row["gops"] > 0 and 0 < row["peak_share"] < 1
+        assert row["peak_kind"] == ("int8" if row["backend"] == "onnx-int8" else "fp32")
+    assert embedding["onnx-int8"]["peak_gops"] > embedding["onnx-int8"]["fp32_peak_gops"]
 
 
 def test_answer_benchmark_varies_one_factor_at_a_time(tmp_path: Path) -> None:

@@ -17,7 +17,14 @@ import httpx
 import pytest
 
 from bench.load import SEARCHABLE_WITHIN_S, mixed_replies, problems
-from bench.load_clients import BadReplyError, Reply, Tally, check_query, check_search
+from bench.load_clients import (
+    BadReplyError,
+    Reply,
+    Tally,
+    check_query,
+    check_search,
+    retry_after_s,
+)
 from tests.conftest import ROOT
 
 ARTIFACT = ROOT / "test-artifacts" / "load" / "load.json"
@@ -48,6 +55,7 @@ def test_no_request_fails_and_no_reply_mixes_generations_under_load(tmp_path: Pa
     assert generations["fresh_chunks_served"]["2"] > 0  # the new content was served
     assert generations["fresh_chunks_served"]["3"] > 0
     assert (search["clients"], query["clients"]) == (32, 4)
+    assert figures["shed"] == search["shed"] + query["shed"]  # 503s, counted apart
     for route in (search, query):
         assert route["regressions"] == 0 and route["min_per_client"] > 0
         assert 0 < route["p50_ms"] <= route["p95_ms"] <= route["max_ms"]
@@ -95,6 +103,42 @@ def test_a_reply_is_mixed_when_its_generation_lacks_a_chunk_it_returned() -> Non
 
 def reply(status: int, body: object) -> httpx.Response:
     return httpx.Response(status, json=body)
+
+
+def test_a_503_with_retry_after_is_shed_not_failed() -> None:
+    shed = httpx.Response(503, json={"error": "busy"}, headers={"Retry-After": "3"})
+    assert retry_after_s(shed) == 3.0
+    assert retry_after_s(reply(503, {"error": "no index"})) is None  # a failure
+    assert retry_after_s(httpx.Response(200, headers={"Retry-After": "3"})) is None
+    tally = Tally("/v1/search", clients=2)
+    tally.shed(0, 1.5)
+    tally.good(1, 9.0, Reply(1, frozenset({"a"})), at_s=0.1, last=0)
+    figures = tally.figures(seconds=1.0)
+    assert (figures["requests"], figures["shed"], figures["failures"]) == (1, 1, 0)
+    assert figures["p50_ms"] == 9.0 and figures["shed_p50_ms"] == 1.5  # admitted only
+    assert figures["min_per_client"] == 1 and figures["min_admitted_per_client"] == 0
+
+
+@pytest.mark.slow
+def test_a_sweep_sheds_the_excess_and_fails_nothing(tmp_path: Path) -> None:
+    """One client never meets admission control (4 searches at once, 8 queued);
+    32 at once exceed it, and the excess is shed with 503, never failed."""
+    out = tmp_path / "sweep.json"
+    command = [
+        *(sys.executable, "-m", "rag.cli.main", "bench", "load", "--sweep", "1,32"),
+        *("--query-clients", "0", "--seconds", "8", "--work", str(tmp_path / "work")),
+        *("--out", str(out)),
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=ROOT, check=False
+    )
+    print(done.stdout)
+    assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
+    one, many = (r["routes"]["/v1/search"] for r in json.loads(out.read_text())["results"]["runs"])
+    assert (one["clients"], many["clients"]) == (1, 32)
+    assert one["failures"] == many["failures"] == 0
+    assert one["shed"] == 0 and one["requests"] > 0
+    assert many["shed"] > 0 and many["requests"] > 0
 
 
 def test_replies_that_fail_or_do_not_validate_are_failures() -> None:

@@ -14,6 +14,7 @@ from rag.cli.main import main
 from rag.embedding import Embedder
 from rag.errors import ConfigError
 from rag.index.generations import current_generation
+from rag.index.tuning import QUESTIONS, read_record, tune_dir, tuned_weights, undo, write_record
 from rag.llm.base import Message
 from rag.llm.lazy import LazyLLM
 from rag.modes import FusionMode
@@ -29,7 +30,6 @@ from rag.tune.questions import (
     synthetic,
     write_questions,
 )
-from rag.tune.record import QUESTIONS, read_record, tune_dir, tuned_weights, undo, write_record
 from rag.tune.run import TuneRequest, tune_index
 
 

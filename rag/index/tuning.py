@@ -19,12 +19,14 @@ from typing import Any
 
 from rag.errors import ConfigError
 from rag.modes import FusionMode
-from rag.retrieval.hybrid import TunedWeights
 
 TUNE_DIR = "tune"
 TUNED = "tuned.json"
 QUESTIONS = "questions.jsonl"
 VERSION = 1
+
+# The fusion weights (dense, BM25) tuned for each fusion mode.
+TunedWeights = dict[FusionMode, tuple[float, float]]
 
 
 def tune_dir(index_dir: Path) -> Path:
