@@ -13,6 +13,7 @@ chunk vectors when an index is given, random ones otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,12 +71,19 @@ def clustered_vectors(
     """`n` unit vectors on the segments between each centre and its nearest
     centres, plus a little isotropic noise: a low-dimensional spread like real
     embeddings', where isotropic noise alone would make every neighbour
-    equally far. Made in slices of 100k to bound temporary memory."""
+    equally far."""
+    parts = list(clustered_vector_slices(n, dim, seed, centres))
+    return np.concatenate(parts) if parts else np.empty((0, dim), dtype=np.float32)
+
+
+def clustered_vector_slices(
+    n: int, dim: int, seed: int, centres: npt.NDArray[np.float32] | None = None
+) -> Iterator[npt.NDArray[np.float32]]:
+    """`clustered_vectors` in slices of 100k, made one at a time."""
     rng = np.random.default_rng(seed)
     if centres is None:
         centres = _unit(rng.standard_normal((min(max(n // 200, 16), 5000), dim)).astype(np.float32))
     near = _nearest(centres, NEAR_CENTRES)
-    out = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, 100_000):
         count = min(start + 100_000, n) - start
         first = rng.integers(0, len(centres), count)
@@ -83,8 +91,7 @@ def clustered_vectors(
         along = rng.random((count, 1), dtype=np.float32)
         noise = rng.standard_normal((count, dim), dtype=np.float32) * (NOISE / np.sqrt(dim))
         mixed = centres[first] * (1 - along) + centres[second] * along + noise
-        out[start : start + count] = _unit(mixed.astype(np.float32))
-    return out
+        yield _unit(mixed.astype(np.float32))
 
 
 def _nearest(centres: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:

@@ -14,17 +14,19 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from bench.common import peak_rss_mib
-from bench.synthetic import TermCorpus, clustered_vectors, zipf_corpus
+from bench.synthetic import TermCorpus, clustered_vector_slices, zipf_corpus
 from ingest.writer import Entry, write_generation
 from rag.documents import Chunk, Document
 from rag.index import generations
 from rag.index.store import ChunkRecord, DocumentRecord, FileRecord
+from rag.index.vector_file import VectorWriter, batches
 from rag.settings import Settings, build_settings
 
 CHUNKS_PER_DOC = 10
@@ -33,32 +35,48 @@ CHUNKS_PER_DOC = 10
 def build_synthetic_index(
     settings: Settings, n_chunks: int, centres: npt.NDArray[np.float32] | None = None
 ) -> float:
-    """Write and publish an index of `n_chunks` into `settings.index_dir`; returns seconds."""
+    """Write and publish an index of `n_chunks` into `settings.index_dir`; returns
+    the seconds the writer took. The vectors are made first, into a file beside
+    the index, and stream from it into the writer with the chunks, so neither
+    is held whole (as an ingest's embedder hands them over)."""
     corpus = zipf_corpus(n_chunks)
-    vectors = clustered_vectors(n_chunks, 384, seed=n_chunks, centres=centres)
-    started = time.perf_counter()
-    entries = list(_entries(corpus, vectors))
-    del vectors
-    number, folder = generations.start_partial(settings.index_dir)
-    files = [FileRecord(source_path="synthetic", size=0, mtime_ns=0, sha256="0" * 64)]
-    write_generation(folder, number, settings, files, entries, 384, 254)
-    generations.publish(settings.index_dir, folder)
-    return time.perf_counter() - started
+    spool = settings.index_dir.parent / f"{settings.index_dir.name}.vectors.npy"
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    made = VectorWriter(spool, 384)
+    for part in clustered_vector_slices(n_chunks, 384, seed=n_chunks, centres=centres):
+        made.append(part)
+    made.close()
+    try:
+        started = time.perf_counter()
+        number, folder = generations.start_partial(settings.index_dir)
+        files = [FileRecord(source_path="synthetic", size=0, mtime_ns=0, sha256="0" * 64)]
+        entries = _entries(corpus, batches(spool, 100_000))
+        write_generation(folder, number, settings, files, entries, 384, 254)
+        generations.publish(settings.index_dir, folder)
+        return time.perf_counter() - started
+    finally:
+        spool.unlink()
 
 
-def _entries(corpus: TermCorpus, vectors: npt.NDArray[np.float32]) -> list[Entry]:
+def _entries(
+    corpus: TermCorpus, vectors: Iterator[tuple[int, npt.NDArray[np.float32]]]
+) -> Iterator[Entry]:
+    """Documents of CHUNKS_PER_DOC chunks, in key order (zero-padded numbers)."""
     starts = np.concatenate([[0], np.cumsum(corpus.lengths)])
-    entries = []
+    held = np.empty((0, 384), dtype=np.float32)
     for first in range(0, len(corpus.lengths), CHUNKS_PER_DOC):
         last = min(first + CHUNKS_PER_DOC, len(corpus.lengths))
+        while len(held) < last - first:
+            held = np.concatenate([held, next(vectors)[1]])
         texts = [
             " ".join(corpus.words(corpus.term_ids[starts[i] : starts[i + 1]]))
             for i in range(first, last)
         ]
+        number = first // CHUNKS_PER_DOC
         doc = Document(
             source_path="synthetic",
-            source_key=f"synthetic#{first // CHUNKS_PER_DOC}",
-            title=f"synthetic {first // CHUNKS_PER_DOC}",
+            source_key=f"synthetic#{number:09d}",
+            title=f"synthetic {number}",
             text="\n".join(texts),
         )
         chunks, offset = [], 0
@@ -66,8 +84,8 @@ def _entries(corpus: TermCorpus, vectors: npt.NDArray[np.float32]) -> list[Entry
             chunk = Chunk(doc.doc_id, ordinal, text, offset, offset + len(text), len(text.split()))
             chunks.append(ChunkRecord.of(chunk))
             offset += len(text) + 1
-        entries.append(Entry(DocumentRecord.of(doc), chunks, vectors[first:last]))
-    return entries
+        yield Entry(DocumentRecord.of(doc), chunks, held[: last - first].copy())
+        held = held[last - first :]
 
 
 def build_in_child(index: Path, n_chunks: int) -> dict[str, float]:

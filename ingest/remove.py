@@ -27,7 +27,10 @@ def remove_documents(settings: Settings, targets: list[str]) -> list[str]:
             gone_sources = {r.source_path for r in doomed}
             still = {r.source_path for r in rows if r.doc_id not in doomed_ids}
             files = [f for p, f in old.store.files().items() if p not in gone_sources - still]
-            entries = [kept_entry(r, old) for r in rows if r.doc_id not in doomed_ids]
+            kept = sorted(
+                (r for r in rows if r.doc_id not in doomed_ids), key=lambda r: r.source_key
+            )
+            entries = (kept_entry(r, old) for r in kept)  # read from the live one as written
             number, folder = generations.start_partial(index_dir)
             write_generation(
                 folder,

@@ -26,7 +26,7 @@ from ingest.engine import Engine
 from ingest.parsing import ParseFailure, parse_files
 from ingest.report import IngestReport
 from ingest.scan import scan
-from ingest.writer import Entry, kept_entry, write_generation
+from ingest.writer import Entry, kept_entry, merged, write_generation
 from rag.documents import Chunk, Document
 from rag.embedding import Embedder
 from rag.errors import IndexCorruptError
@@ -82,8 +82,10 @@ def run_ingest(
             else:
                 entries, shape = _collect_prepared(engine, options, old, plan, report)
             if report.changed or _files_changed(old, plan):
-                entries += [kept_entry(row, old) for row in plan.kept if old is not None]
-                _write(settings, plan, entries, shape, report, engine)
+                kept = sorted(plan.kept, key=lambda row: row.source_key) if old else []
+                # Kept documents are read from the live generation as they are written.
+                stream = merged(entries, (kept_entry(row, old) for row in kept if old))
+                _write(settings, plan, stream, shape, report, engine)
             else:
                 report.chunks_total = old.store.counts()["chunks"] if old else 0
         finally:
@@ -328,7 +330,7 @@ class _EmbedStage:
 def _write(
     settings: Settings,
     plan: _Plan,
-    entries: list[Entry],
+    entries: Iterable[Entry],
     shape: _Shape,
     report: IngestReport,
     engine: Engine | None = None,

@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from rag.index.bm25_build import Postings, PostingsBuilder
 from rag.index.bm25_maxscore import maxscore_top_k
-from rag.index.bm25_scoring import idf_lucene, idf_okapi, tf_saturation
+from rag.index.bm25_scoring import bm25_idf, idf_lucene, idf_okapi, tf_saturation
 from rag.settings import BM25Method, BM25Settings
 
 Ints = npt.NDArray[np.int64]
@@ -56,10 +57,16 @@ class BM25Index:
 
     @classmethod
     def build(cls, docs: Iterable[Sequence[str]], settings: BM25Settings) -> BM25Index:
-        """Index analysed documents; terms become integer ids as they stream in,
-        so a million chunks cost arrays, not a Counter per chunk."""
-        analysed = Analysed.of(docs)
-        return cls.from_term_ids(analysed.lengths, analysed.term_ids, analysed.vocab, settings)
+        """Index analysed documents as they stream in, a block at a time
+        (`bm25_build`): a million chunks cost their postings, not their tokens."""
+        builder = PostingsBuilder(settings)
+        for terms in docs:
+            builder.add(terms)
+        return cls.of(builder.build())
+
+    @classmethod
+    def of(cls, built: Postings) -> BM25Index:
+        return cls(built.vocab, built.term_ptr, built.postings, built.weights, built.n_docs)
 
     @classmethod
     def from_term_ids(
@@ -72,6 +79,8 @@ class BM25Index:
     ) -> BM25Index:
         """Index documents given as one array of term ids (`lengths[i]` ids for
         document i, in order) over `vocab`; rows are stored in sorted term order.
+        All at once: the shards' builder (`rag.index.shards`), and the reference
+        the block-wise `build` is tested against.
 
         With `corpus`, the statistics of a whole corpus these documents are a
         part of (a shard), idf and average length come from it, so every weight
@@ -90,7 +99,7 @@ class BM25Index:
         df = np.bincount(term_rows, minlength=n_terms)
         doc_len = lengths.astype(np.float64)
         if corpus is None:
-            idf = _idf(df.astype(np.float64), n_docs, settings)
+            idf = bm25_idf(df.astype(np.float64), n_docs, settings)
             avgdl = float(doc_len.mean()) if n_docs else 0.0
         else:
             idf = corpus.idf(sorted(vocab), settings)
@@ -180,14 +189,6 @@ def _term_max(term_ptr: Ints, weights: Scores) -> Scores:
     if filled.size:
         out[filled] = np.maximum.reduceat(np.asarray(weights), term_ptr[filled])
     return out
-
-
-def _idf(
-    df: npt.NDArray[np.float64], n_docs: int, settings: BM25Settings
-) -> npt.NDArray[np.float64]:
-    if settings.method is BM25Method.OKAPI:
-        return idf_okapi(df, n_docs, settings.epsilon)
-    return idf_lucene(df, n_docs)
 
 
 @dataclass(frozen=True)

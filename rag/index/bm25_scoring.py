@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from rag.settings import BM25Method, BM25Settings
+
 Floats = npt.NDArray[np.float64]
 
 
@@ -38,3 +40,10 @@ def tf_saturation(tf: Floats, doc_len: Floats, avgdl: float, k1: float, b: float
     """The term-frequency factor of BM25 for each (term, document) posting."""
     norm = k1 * (1.0 - b + b * doc_len / max(avgdl, 1e-9))
     return tf * (k1 + 1.0) / (tf + norm)
+
+
+def bm25_idf(df: Floats, n_docs: int, settings: BM25Settings) -> Floats:
+    """The idf of each document frequency, by `settings.method`."""
+    if settings.method is BM25Method.OKAPI:
+        return idf_okapi(df, n_docs, settings.epsilon)
+    return idf_lucene(df, n_docs)

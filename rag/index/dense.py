@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rag.errors import IndexCorruptError, IndexWriteError
+from rag.index import vector_file
 from rag.settings import DenseIndexType, DenseSettings
 
 Vectors = npt.NDArray[np.float32]
@@ -40,6 +41,31 @@ def build_dense(vectors: Vectors, settings: DenseSettings) -> faiss.Index:
     if len(vectors):
         index.add(vectors)
     return index
+
+
+def build_dense_from_file(path: Path, settings: DenseSettings, batch: int = 65_536) -> faiss.Index:
+    """The index `build_dense` makes of the vectors saved at `path`, equal to it
+    byte for byte. IVF-SQ8 is trained on the same sample and filled a batch at a
+    time, read from the file, so its vectors are never all in memory (an HNSW or
+    flat index holds every vector anyway: those are built from the whole array)."""
+    n, dim = vector_file.shape(path)
+    if resolve_type(n, settings) is not DenseIndexType.IVF_SQ8:
+        return build_dense(np.load(path), settings)
+    index = _empty_index(dim, n, settings)
+    index.train(_file_sample(path, n, batch))
+    for _, vectors in vector_file.batches(path, batch):
+        index.add(vectors)
+    return index
+
+
+def _file_sample(path: Path, n: int, batch: int) -> Vectors:
+    """`_training_sample` of the file's vectors, gathered in one pass over it."""
+    rows = _sample_rows(n)
+    parts = []
+    for first, vectors in vector_file.batches(path, batch):
+        inside = rows[(rows >= first) & (rows < first + len(vectors))]
+        parts.append(vectors[inside - first])
+    return np.ascontiguousarray(np.concatenate(parts))
 
 
 def resolve_type(n: int, settings: DenseSettings) -> DenseIndexType:
@@ -71,11 +97,20 @@ def _empty_index(dim: int, n: int, settings: DenseSettings) -> faiss.Index:
             return faiss.IndexFlatIP(dim)
 
 
-def _training_sample(vectors: Vectors, limit: int = 100_000) -> Vectors:
-    if len(vectors) <= limit:
+TRAINING_SAMPLE = 100_000
+
+
+def _sample_rows(n: int) -> npt.NDArray[np.int64]:
+    """The rows IVF is trained on: all of them up to TRAINING_SAMPLE, else a fixed sample."""
+    if n <= TRAINING_SAMPLE:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(np.random.default_rng(0).choice(n, TRAINING_SAMPLE, replace=False))
+
+
+def _training_sample(vectors: Vectors) -> Vectors:
+    if len(vectors) <= TRAINING_SAMPLE:
         return vectors
-    rows = np.random.default_rng(0).choice(len(vectors), limit, replace=False)
-    return vectors[np.sort(rows)]
+    return vectors[_sample_rows(len(vectors))]
 
 
 def search_subset(

@@ -58,6 +58,8 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_doc ON chunks(doc_id);
 """
 
+WRITE_BATCH = 20_000  # chunk rows per insert while writing a generation
+
 DOC_COLUMNS = (
     "doc_id",
     "source_path",
@@ -284,16 +286,29 @@ class Store:
     def write(
         self,
         files: Iterable[FileRecord],
-        docs: Iterable[DocumentRecord],
-        chunks: Iterable[ChunkRecord],
+        entries: Iterable[tuple[DocumentRecord, Sequence[ChunkRecord]]],
     ) -> None:
+        """Every row in one transaction; documents and their chunks are inserted a
+        batch at a time as `entries` yields them, so none of them is held."""
         with self._db:
             self._db.executemany(
                 "INSERT INTO files VALUES (?, ?, ?, ?)",
                 ((f.source_path, f.size, f.mtime_ns, f.sha256) for f in files),
             )
-            self._insert("documents", DOC_COLUMNS, (_document_columns(d) for d in docs))
-            self._insert("chunks", CHUNK_COLUMNS, (_chunk_columns(c) for c in chunks))
+            docs: list[tuple[Any, ...]] = []
+            chunks: list[tuple[Any, ...]] = []
+            for doc, its_chunks in entries:
+                docs.append(_document_columns(doc))
+                chunks += [_chunk_columns(c) for c in its_chunks]
+                if len(chunks) >= WRITE_BATCH:
+                    self._flush(docs, chunks)
+            self._flush(docs, chunks)
+
+    def _flush(self, docs: list[tuple[Any, ...]], chunks: list[tuple[Any, ...]]) -> None:
+        self._insert("documents", DOC_COLUMNS, docs)
+        self._insert("chunks", CHUNK_COLUMNS, chunks)
+        docs.clear()
+        chunks.clear()
 
     def _insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
         marks = ", ".join("?" for _ in columns)

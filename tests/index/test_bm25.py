@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
-from rag.index.bm25 import BM25Index
+from rag.index.bm25 import Analysed, BM25Index
+from rag.index.bm25_build import PostingsBuilder
 from rag.index.bm25_scoring import idf_lucene, tf_saturation
 from rag.index.terms import TermAnalyzer
 from rag.settings import BM25Method, BM25Settings, TokenizerSettings
@@ -133,3 +134,29 @@ def test_from_term_ids_equals_build_from_strings() -> None:
     assert built.vocab == from_ids.vocab == sorted(vocab)
     for term in vocab:
         np.testing.assert_array_equal(built.scores([term]), from_ids.scores([term]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.lists(terms, min_size=0, max_size=15), min_size=0, max_size=40),
+    st.integers(1, 7),
+    st.sampled_from([BM25Settings(), OKAPI]),
+)
+def test_block_wise_postings_equal_the_whole_corpus_at_once(
+    docs: list[list[str]], block: int, bm25: BM25Settings
+) -> None:
+    """Array for array, byte for byte: blocks of `block` documents against
+    every (term, document) key sorted at once."""
+    builder = PostingsBuilder(bm25, block=block)
+    for doc in docs:
+        builder.add(doc)
+    ours = builder.build()
+    analysed = Analysed.of(docs)
+    whole = BM25Index.from_term_ids(analysed.lengths, analysed.term_ids, analysed.vocab, bm25)
+    assert ours.vocab == whole.vocab and ours.n_docs == whole.n_docs == len(docs)
+    for mine, theirs in [
+        (ours.term_ptr, whole._term_ptr),
+        (ours.postings, whole._postings),
+        (ours.weights, whole._weights),
+    ]:
+        assert mine.dtype == theirs.dtype and mine.tobytes() == theirs.tobytes()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ingest.remove import remove_documents
 from ingest.run import Options, run_ingest
-from ingest.writer import Entry, write_generation
+from ingest.writer import Entry, drained, write_generation
 from rag.documents import Chunk, Document
 from rag.embedding import Embedder
 from rag.errors import IndexCorruptError
@@ -93,7 +93,9 @@ def _publish(index: Path, entries: list[Entry], shards: int) -> Settings:
     settings = build_settings({"index_dir": index, "ingest": {"shards": shards}}, use_env=False)
     number, folder = generations.start_partial(index)
     files = [FileRecord(str(e.doc.source_path), 1, 1, "0" * 64) for e in entries]
-    write_generation(folder, number, settings, files, entries, KeywordEmbedder.dimension, 254)
+    write_generation(
+        folder, number, settings, files, drained(list(entries)), KeywordEmbedder.dimension, 254
+    )
     generations.publish(index, folder)
     return settings
 
