@@ -275,15 +275,17 @@ class ServiceSettings(_Group):
     max_question_chars: int = Field(2000, ge=1)
     max_body_bytes: int = Field(65536, ge=1024)
     # Admission control (rag.service.admission). The local LLM generates one answer
-    # at a time; searches take milliseconds on 2 cores, so a short queue keeps the
-    # admitted ones fast and the rest are told at once when to come back.
+    # at a time; searches take milliseconds on 2 cores, so a queue no longer than the
+    # searches at work keeps the admitted ones fast (README "Load": with 8 queued,
+    # p50 rose from 91 to 145 ms as clients went from 8 to 64), and the rest are
+    # told at once when to come back.
     max_answers: int = Field(2, ge=1, description="Answers (query, chat) being made at once.")
     answer_queue: int = Field(8, ge=0, description="Answers waiting for a place; more get 503.")
     answer_wait_s: float = Field(
         60.0, gt=0, description="Longest an answer waits for a place before a 503."
     )
     max_searches: int = Field(4, ge=1, description="Searches being run at once.")
-    search_queue: int = Field(8, ge=0, description="Searches waiting for a place; more get 503.")
+    search_queue: int = Field(4, ge=0, description="Searches waiting for a place; more get 503.")
     search_wait_s: float = Field(
         2.0, gt=0, description="Longest a search waits for a place before a 503."
     )

@@ -121,7 +121,7 @@ def test_a_503_with_retry_after_is_shed_not_failed() -> None:
 
 @pytest.mark.slow
 def test_a_sweep_sheds_the_excess_and_fails_nothing(tmp_path: Path) -> None:
-    """One client never meets admission control (4 searches at once, 8 queued);
+    """One client never meets admission control (4 searches at once, 4 queued);
     32 at once exceed it, and the excess is shed with 503, never failed."""
     out = tmp_path / "sweep.json"
     command = [
