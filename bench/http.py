@@ -1,4 +1,4 @@
-"""Search end to end: POST /v1/search (hybrid RRF, query embedding included)
+"""Search end to end: POST /v1/search (the default fusion mode, query embedding included)
 through real HTTP, with 1 and 8 concurrent clients, at each corpus size.
 
 The index is synthetic (`bench.synthetic_index`, built once per size under
@@ -26,6 +26,7 @@ from bench.common import latency, rss_mib, table, timed_ms, write_results
 from bench.synthetic import zipf_corpus, zipf_queries
 from bench.synthetic_index import build_in_child
 from rag.index import generations
+from rag.modes import DEFAULT_FUSION
 from rag.settings import Settings, build_settings
 
 
@@ -54,7 +55,7 @@ def run(
             ],
         )
     )
-    config = {"sizes": sizes, "queries": n_queries, "clients": clients, "mode": "rrf"}
+    config = {"sizes": sizes, "queries": n_queries, "clients": clients, "mode": DEFAULT_FUSION}
     write_results(out, "http", config, rows)
     return rows
 
@@ -143,11 +144,10 @@ def _load(base: str, questions: list[str], n_clients: int) -> tuple[list[float],
 
 
 def _in_process(index: Path, size: int, questions: list[str]) -> dict[str, Any]:
-    from rag.modes import FusionMode
     from rag.retrieval.open import open_retriever
 
     with open_retriever(_settings(index)) as retriever:
-        ms = timed_ms(lambda q: retriever.search(q, 10, FusionMode.RRF), questions)
+        ms = timed_ms(lambda q: retriever.search(q, 10, DEFAULT_FUSION), questions)
     return {"chunks": size, "path": "in-process", "clients": 1, **latency(ms)}
 
 

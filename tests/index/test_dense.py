@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
 
-from rag.index.dense import build_dense, load_dense, save_dense, search_dense
+from rag.index.dense import build_dense, load_dense, one_thread, save_dense, search_dense
 from rag.settings import DenseIndexType, DenseSettings
 
 
@@ -72,3 +73,15 @@ def test_auto_index_type_follows_corpus_size() -> None:
     assert isinstance(build_dense(unit_vectors(50), small), faiss.IndexFlatIP)
     assert isinstance(build_dense(unit_vectors(500), small), faiss.IndexHNSWFlat)
     assert isinstance(build_dense(clustered_vectors(2000), small), faiss.IndexIVFScalarQuantizer)
+
+
+def test_a_search_runs_faiss_on_one_thread_and_restores_the_count() -> None:
+    before = faiss.omp_get_max_threads()
+    seen: list[int] = []
+    with one_thread():
+        inside = faiss.omp_get_max_threads()
+        other = threading.Thread(target=lambda: seen.append(faiss.omp_get_max_threads()))
+        other.start()
+        other.join()
+    assert inside == 1 and faiss.omp_get_max_threads() == before
+    assert seen == [before]  # another thread (an index being built) keeps its count
