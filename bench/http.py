@@ -29,6 +29,10 @@ from rag.index import generations
 from rag.modes import DEFAULT_FUSION
 from rag.settings import Settings, build_settings
 
+# Latency under concurrency, not admission control (`rag bench load --sweep` measures
+# that): the search queue is long enough that no request of this run is shed.
+UNSHED = {"RAG_SERVICE__SEARCH_QUEUE": "1000"}
+
 
 def run(
     sizes: list[int], n_queries: int, clients: list[int], work: Path, out: Path | None
@@ -112,7 +116,8 @@ def _through_http(
 ) -> list[dict[str, Any]]:
     rows = []
     started = time.perf_counter()
-    with serving(index, index.parent / f"{index.name}-serve.log") as (base, server):
+    log = index.parent / f"{index.name}-serve.log"
+    with serving(index, log, clean_env(**UNSHED)) as (base, server):
         start_s = round(time.perf_counter() - started, 1)
         for n in clients:
             ms, seconds = _load(base, questions, n)
