@@ -147,10 +147,11 @@ def _spool(
     try:
         with _named(folder, STORE):
             store.write(files, rows())
+        with _named(folder, EMBEDDINGS):
+            vectors.close()
     finally:
         store.close()
-    with _named(folder, EMBEDDINGS):
-        vectors.close()
+        vectors.release()
     return spooled
 
 

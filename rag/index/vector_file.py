@@ -41,6 +41,11 @@ class VectorWriter:
         self._fp.write(block.tobytes())
         self.rows += len(block)
 
+    def release(self) -> None:
+        """Closes the file if `close` did not (a write that failed half-way)."""
+        if not self._fp.closed:
+            self._fp.close()
+
     def close(self) -> None:
         self._fp.seek(0)
         _header(self._fp, self.rows, self._dimension)
