@@ -41,14 +41,12 @@ class TuneRequest:
     progress: bool = True
 
 
-def settings_backend(llm: LazyLLM) -> str:
-    return llm.settings.llm.backend
-
-
-def estimate_seconds(llm: LazyLLM, todo: list[SampledChunk]) -> float:
+def estimate_seconds(llm: LazyLLM, todo: list[SampledChunk]) -> float | None:
     """LLM seconds the missing questions will take, from llama.cpp's measured speed
-    on a prompt of their average length."""
-    if not todo or settings_backend(llm) != "local":
+    on a prompt of their average length; None for a remote model (not measured)."""
+    if llm.settings.llm.backend != "local":
+        return None
+    if not todo:
         return 0.0
     model = llm.model
     messages = [question_messages(c.text) for c in todo]
@@ -77,8 +75,12 @@ def tune_index(
         estimate = estimate_seconds(llm, todo)
         say(
             f"{len(chunks)} chunks sampled (seed {request.seed}), {len(chunks) - len(todo)} "
-            f"with questions already; {len(todo)} to write, about {estimate / 60:.1f} min "
-            "of LLM time"
+            f"with questions already; {len(todo)} to write, "
+            + (
+                f"about {estimate / 60:.1f} min of LLM time"
+                if estimate is not None
+                else "LLM time not estimated (remote model)"
+            )
         )
         if request.estimate_only:
             return None
