@@ -12,24 +12,27 @@ On disk: `vocab.json` (terms in row order), `term_ptr.npy`, `postings.npy`
 
 from __future__ import annotations
 
+import functools
 import json
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
 
+from rag.index import bm25_maxscore
 from rag.index.bm25_build import Postings, PostingsBuilder
-from rag.index.bm25_maxscore import maxscore_top_k
 from rag.index.bm25_scoring import bm25_idf, idf_lucene, idf_okapi, tf_saturation
 from rag.settings import BM25Method, BM25Settings
 
 Ints = npt.NDArray[np.int64]
 EXHAUSTIVE_UP_TO = 50_000
 Scores = npt.NDArray[np.float32]
+Found = tuple[Ints, npt.NDArray[np.floating]]  # positions and scores, unordered
 
 
 @dataclass(frozen=True)
@@ -127,18 +130,8 @@ class BM25Index:
         among the `allowed` positions when given."""
         rows = [self._row[t] for t in query_terms if t in self._row]
         found = None
-        postings = sum(int(self._term_ptr[r + 1] - self._term_ptr[r]) for r in rows)
-        # Below EXHAUSTIVE_UP_TO postings, scoring them all is cheaper than pruning.
-        if allowed is None and k > 0 and postings > EXHAUSTIVE_UP_TO:
-            found = maxscore_top_k(
-                rows,
-                k,
-                self._term_ptr,
-                self._postings,
-                self._weights,
-                self._term_max,
-                budget=max(self.n_docs // 4, 10_000),
-            )
+        if allowed is None and k > 0 and rows:
+            found = self._top_k(rows, k)
         if found is not None:
             positions, scores = found
             return _best(positions, scores.astype(np.float32), k)
@@ -149,6 +142,21 @@ class BM25Index:
             every = kept
         matched = np.flatnonzero(every > 0)
         return _best(matched, every[matched], k)
+
+    def _top_k(self, rows: list[int], k: int) -> Found | None:
+        """The top `k` (unordered, ties at the k-th included) in one compiled call
+        (`rag.index.bm25_compiled`); without numba, MaxScore in numpy where the
+        postings are many, and None (score them all here) otherwise."""
+        arrays = (self._term_ptr, self._postings, self._weights, self._term_max)
+        budget = max(self.n_docs // 4, 10_000)
+        compiled = _compiled()
+        if compiled is not None:
+            found: Found = compiled.top_k(rows, k, *arrays, self.n_docs, budget, EXHAUSTIVE_UP_TO)
+            return found
+        postings = sum(int(self._term_ptr[r + 1] - self._term_ptr[r]) for r in rows)
+        if postings <= EXHAUSTIVE_UP_TO:  # scoring them all is cheaper than pruning
+            return None
+        return bm25_maxscore.maxscore_top_k(rows, k, *arrays, budget=budget)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -169,6 +177,18 @@ class BM25Index:
             np.load(folder / "weights.npy", mmap_mode="r"),
             int(params["n_docs"]),
         )
+
+
+@functools.cache
+def _compiled() -> ModuleType | None:
+    """`rag.index.bm25_compiled`, or None where numba cannot be imported (then
+    the numpy MaxScore, its reference, and numpy's exhaustive scoring serve);
+    numba is imported with the first query, not with this module."""
+    try:
+        from rag.index import bm25_compiled
+    except ImportError:  # pragma: no cover - numba is a dependency; a broken install
+        return None
+    return bm25_compiled
 
 
 def _best(positions: Ints, scores: Scores, k: int) -> SparseHits:

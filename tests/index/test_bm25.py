@@ -124,6 +124,55 @@ def test_maxscore_on_zipfian_text_equals_exhaustive_ranking() -> None:
             np.testing.assert_allclose(hits.scores, scores, rtol=1e-5)
 
 
+def test_compiled_maxscore_equals_its_numpy_reference() -> None:
+    """The numba MaxScore makes the numpy one's decisions in the same order: the
+    same candidates (or the same refusal past the budget), the same scores."""
+    from bench.synthetic import zipf_corpus, zipf_queries
+    from rag.index import bm25_compiled, bm25_maxscore
+
+    corpus = zipf_corpus(20_000, seed=5)
+    index = BM25Index.from_term_ids(corpus.lengths, corpus.term_ids, corpus.vocab, BM25Settings())
+    arrays = (index._term_ptr, index._postings, index._weights, index._term_max)
+    queries = zipf_queries(corpus, 60, seed=6)
+    queries += [[q[0], q[0], *q[1:3]] for q in queries[:10]]
+    refused = 0
+    for query in queries:
+        rows = [index._row[t] for t in query if t in index._row]
+        for k, budget in ((1, 10**9), (10, 10**9), (100, 10**9), (10, 3_000)):
+            compiled = bm25_compiled.maxscore_top_k(rows, k, *arrays, budget=budget)
+            reference = bm25_maxscore.maxscore_top_k(rows, k, *arrays, budget=budget)
+            if reference is None or compiled is None:
+                assert reference is None and compiled is None
+                refused += 1
+                continue
+            order, expected = np.argsort(compiled[0]), np.argsort(reference[0])
+            np.testing.assert_array_equal(compiled[0][order], reference[0][expected])
+            np.testing.assert_array_equal(compiled[1][order], reference[1][expected])
+    assert 0 < refused < len(queries) * 4
+
+
+@settings(max_examples=200, deadline=None)
+@given(corpora, st.lists(terms, min_size=1, max_size=6), st.integers(1, 40))
+def test_compiled_exhaustive_scores_equal_numpy_scoring(
+    docs: list[list[str]], query: list[str], k: int
+) -> None:
+    """Every posting scored in the compiled loop: numpy's scores bit for bit,
+    and the same top k (ties by position)."""
+    from rag.index import bm25_compiled
+
+    index = BM25Index.build(docs, BM25Settings())
+    rows = [index._row[t] for t in query if t in index._row]
+    arrays = (index._term_ptr, index._postings, index._weights, index._term_max)
+    everything = 10**9  # postings up to which every one is scored: all of them
+    found, scores = bm25_compiled.top_k(rows, k, *arrays, index.n_docs, 0, everything)
+    np.testing.assert_array_equal(scores, index.scores(query)[found])
+    positions, expected = exhaustive_top(index, query, k)
+    assert set(positions) <= set(found.tolist())
+    hits = index.search(query, k)
+    np.testing.assert_array_equal(hits.positions, positions)
+    np.testing.assert_array_equal(hits.scores, expected)
+
+
 def test_from_term_ids_equals_build_from_strings() -> None:
     docs = [["cat", "dog", "cat"], ["eel"], ["dog", "fox", "ant"]]
     vocab = ["dog", "cat", "eel", "fox", "ant"]
