@@ -2,8 +2,9 @@
 
 An index is cached under `eval.cache_dir`, named by the SHA-256 of the corpus
 file and of the index-shaping settings (embedding, chunking, tokenizer, BM25,
-dense): a second run, or a resumed one, reuses its embeddings instead of
-computing them again, and changing any of those settings builds a new one.
+dense, and whether RAPTOR is on): a second run, or a resumed one, reuses its
+embeddings (and summaries) instead of computing them again, and changing any
+of those settings builds a new one.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def cached_index(
     progress: bool,
 ) -> Path:
     """The index of `corpus` (BEIR `corpus.jsonl`), built on first use."""
-    folder = settings.eval.cache_dir / f"{name}-{corpus_sha[:12]}-{settings_key(settings)}"
+    tree = "-raptor" if settings.raptor.enabled else ""  # RAPTOR's summaries indexed too
+    folder = settings.eval.cache_dir / f"{name}-{corpus_sha[:12]}-{settings_key(settings)}{tree}"
     index = folder / "index"
     if generations.has_index(index):
         log.info("reusing the cached index %s", index)
@@ -68,4 +70,11 @@ def cached_index(
         embedder,
     )
     log.info("built %s: %d chunks in %.0f s", index, report.chunks_total, report.seconds)
+    if report.summaries is not None:
+        log.info(
+            "RAPTOR: %d summaries, %d written in %.0f s of LLM time",
+            report.summaries,
+            report.summaries_written,
+            report.summary_seconds,
+        )
     return index

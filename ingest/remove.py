@@ -6,6 +6,8 @@ from ingest.writer import kept_entry, write_generation
 from rag.errors import ConfigError
 from rag.index import generations
 from rag.index.snapshot import Snapshot, open_current
+from rag.index.store import DocumentRecord
+from rag.raptor_marks import DOCS, is_summary
 from rag.settings import Settings
 
 
@@ -24,6 +26,7 @@ def remove_documents(settings: Settings, targets: list[str]) -> list[str]:
                     "see `rag index list` for ids and sources",
                 )
             doomed_ids = {r.doc_id for r in doomed}
+            doomed_ids |= _summaries_over(rows, doomed_ids)
             gone_sources = {r.source_path for r in doomed}
             still = {r.source_path for r in rows if r.doc_id not in doomed_ids}
             files = [f for p, f in old.store.files().items() if p not in gone_sources - still]
@@ -46,6 +49,16 @@ def remove_documents(settings: Settings, targets: list[str]) -> list[str]:
         generations.publish(index_dir, folder)
         generations.prune(index_dir, settings.ingest.keep_generations)
     return sorted(doomed_ids)
+
+
+def _summaries_over(rows: list[DocumentRecord], doc_ids: set[str]) -> set[str]:
+    """The RAPTOR summaries that summarise any of `doc_ids`: they go with them
+    (the next ingest with the tree writes the ones that replace them)."""
+    return {
+        r.doc_id
+        for r in rows
+        if is_summary(r.source_key) and doc_ids & set(r.metadata.get(DOCS, "").split(","))
+    }
 
 
 def _built_with(old: Snapshot) -> dict[str, dict[str, object]]:

@@ -23,6 +23,9 @@ class IngestReport:
     generation: int | None = None
     seconds: float = 0.0
     parse_seconds: float = 0.0  # spent parsing, beside the embedding when in a worker
+    summaries: int | None = None  # RAPTOR summaries in the index, when it has a tree
+    summaries_written: int = 0  # by the LLM in this run (the rest were reused)
+    summary_seconds: float = 0.0  # LLM time spent writing them
     marks: list[tuple[str, float]] = field(default_factory=list)
 
     def mark(self, phase: str) -> None:
@@ -60,6 +63,7 @@ class IngestReport:
             ("chunks new", self.chunks_new),
             ("chunks embedded", self.chunks_embedded),
             ("chunks in index", self.chunks_total),
+            *self._summary_rows(),
             ("generation", "unchanged" if self.generation is None else self.generation),
             ("time", f"{self.seconds:.1f} s"),
         ]
@@ -68,6 +72,12 @@ class IngestReport:
         lines += [f"FAILED   {shown(path)}: {reason}" for path, reason in self.failed]
         lines += [f"WARNING  {shown(path)}: {message}" for path, message in self.warnings]
         return "\n".join(lines)
+
+    def _summary_rows(self) -> list[tuple[str, object]]:
+        if self.summaries is None:
+            return []
+        written = f"{self.summaries_written} ({self.summary_seconds:.1f} s of LLM time)"
+        return [("summaries in index", self.summaries), ("summaries written", written)]
 
     def record(self) -> dict[str, object]:
         """The report as JSON-ready data (`rag ingest --json`)."""
@@ -86,6 +96,9 @@ class IngestReport:
             "chunks_total": self.chunks_total,
             "generation": self.generation,
             "seconds": round(self.seconds, 3),
+            "summaries": self.summaries,
+            "summaries_written": self.summaries_written,
+            "summary_seconds": round(self.summary_seconds, 3),
         }
 
 

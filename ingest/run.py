@@ -8,6 +8,7 @@ in the final atomic switch (`rag.index.generations.publish`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -24,6 +25,7 @@ from ingest.chunking import make_chunker
 from ingest.chunking.base import Chunker
 from ingest.engine import Engine
 from ingest.parsing import ParseFailure, parse_files
+from ingest.raptor.stage import tree_entries
 from ingest.report import IngestReport
 from ingest.scan import scan
 from ingest.writer import Entry, kept_entry, merged, write_generation
@@ -35,6 +37,7 @@ from rag.index.checkpoints import checkpoint
 from rag.index.manifest import INGEST_FIELDS
 from rag.index.snapshot import Snapshot, open_current
 from rag.index.store import ChunkRecord, DocumentRecord, FileRecord
+from rag.raptor_marks import is_summary
 from rag.settings import Settings
 
 log = logging.getLogger("rag.ingest")
@@ -48,6 +51,7 @@ class Options:
     prune: bool = False
     rebuild: bool = False
     progress: bool = False
+    raptor: bool | None = None  # build (True) or drop (False) the summary tree; None: as before
 
 
 @dataclass
@@ -56,6 +60,7 @@ class _Plan:
     kept: list[DocumentRecord] = field(default_factory=list)
     to_parse: list[tuple[Path, FileRecord]] = field(default_factory=list)
     previous: Previous = field(default_factory=Previous)
+    summaries: list[DocumentRecord] = field(default_factory=list)  # the live RAPTOR tree
 
 
 def run_ingest(
@@ -71,6 +76,7 @@ def run_ingest(
     started = time.perf_counter()
     index_dir = settings.index_dir
     report = report if report is not None else IngestReport()
+    embedder = functools.cache(embedder)  # one model for the chunks and the summaries
     with generations.ingest_lock(index_dir):
         old = _open_live(index_dir, report)
         try:
@@ -81,8 +87,13 @@ def run_ingest(
                 entries, shape = _collect(settings, options, old, plan, embedder, report)
             else:
                 entries, shape = _collect_prepared(engine, options, old, plan, report)
-            if report.changed or _files_changed(old, plan):
+            tree = _wants_tree(settings, options, plan)
+            if report.changed or _files_changed(old, plan) or tree != bool(plan.summaries):
                 kept = sorted(plan.kept, key=lambda row: row.source_key) if old else []
+                if tree:
+                    entries += _summaries(
+                        settings, options, entries, kept, old, plan, embedder, report
+                    )
                 # Kept documents are read from the live generation as they are written.
                 stream = merged(entries, (kept_entry(row, old) for row in kept if old))
                 _write(settings, plan, stream, shape, report, engine)
@@ -93,6 +104,29 @@ def run_ingest(
                 old.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _wants_tree(settings: Settings, options: Options, plan: _Plan) -> bool:
+    """Whether the new generation has a RAPTOR tree: as asked, else as the live one."""
+    if options.raptor is not None:
+        return options.raptor
+    return settings.raptor.enabled or bool(plan.summaries)
+
+
+def _summaries(
+    settings: Settings,
+    options: Options,
+    entries: list[Entry],
+    kept: list[DocumentRecord],
+    old: Snapshot | None,
+    plan: _Plan,
+    embedder: Callable[[], Embedder],
+    report: IngestReport,
+) -> list[Entry]:
+    """The tree's summaries over the new and the kept documents."""
+    _phase(report, "summarising")
+    documents = [*entries, *(kept_entry(row, old) for row in kept if old)]
+    return tree_entries(settings, documents, plan.summaries, embedder(), report, options.progress)
 
 
 def _open_live(index_dir: Path, report: IngestReport) -> Snapshot | None:
@@ -120,7 +154,10 @@ def _plan(
     report.files_skipped = found.skipped
     plan = _Plan()
     if old is not None:
-        plan.previous = Previous.from_rows(old.store.files(), list(old.store.documents()))
+        docs = old.store.documents()
+        plan.summaries = [d for d in docs if is_summary(d.source_key)]
+        chosen = [d for d in docs if not is_summary(d.source_key)]
+        plan.previous = Previous.from_rows(old.store.files(), chosen)
     for path in found.files:
         _plan_file(options, path, plan, report)
     seen = {str(p) for p in found.files}

@@ -152,6 +152,12 @@ class RetrievalSettings(_Group):
     )
     # The 1.5B local model judges about 0.5 passage pairs/s here: only the top few.
     llm_rerank_candidates: int = Field(4, ge=1, le=50)
+    summary_leaves: int = Field(
+        2,
+        ge=1,
+        le=20,
+        description="Chunks a RAPTOR summary found hands on to the results, the nearest first.",
+    )
 
 
 class LLMSettings(_Group):
@@ -454,6 +460,20 @@ class RaySettings(_Group):
         return self
 
 
+class RaptorSettings(_Group):
+    """RAPTOR at ingest (`ingest.raptor`): summaries of clusters of chunks, indexed."""
+
+    enabled: bool = Field(
+        False,
+        description="Build the summary tree at ingest (`rag ingest --raptor`); an index "
+        "that has one keeps it up to date without this.",
+    )
+    cluster_size: int = Field(5, ge=2, le=50, description="Chunks (or summaries) per cluster.")
+    levels: int = Field(3, ge=1, le=8, description="Most levels of summaries.")
+    summary_tokens: int = Field(128, ge=16, le=1024, description="Longest summary, LLM tokens.")
+    seed: int = 0
+
+
 class EvalSettings(_Group):
     cache_dir: Path = Field(
         Path.home() / ".cache" / "rag" / "eval",
@@ -487,6 +507,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     openai: OpenAISettings = OpenAISettings()
     ingest: IngestSettings = IngestSettings()
+    raptor: RaptorSettings = RaptorSettings()
     eval: EvalSettings = EvalSettings()
     ray: RaySettings = RaySettings()
 

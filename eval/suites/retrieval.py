@@ -1,4 +1,5 @@
-"""Retrieval suite: every mode on the same index, per query, on a BEIR dataset.
+"""Retrieval suite: every mode on the same index, per query, on a BEIR dataset
+(or on SQuAD or HotpotQA, each question judged by its gold passages).
 
 Modes: dense, sparse, RRF and min-max fusion with the configured weights,
 each fusion mode again with the weights `rag tune` chose for the index where
@@ -19,9 +20,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from eval.beir import beir_ids_by_position, document_ranking, load_queries
-from eval.corpus_index import cached_index
+from eval.beir import BeirQueries, beir_ids_by_position, document_ranking, load_queries
+from eval.corpus_index import cached_index, qa_corpus
 from eval.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+from eval.qa_data import load_qa_dataset
 from eval.references import published_for
 from eval.run_dir import RunDir
 from eval.sampling import spread
@@ -49,7 +51,13 @@ class RetrievalRun:
     progress: bool = True
 
 
+def is_beir(dataset: Path) -> bool:
+    return (dataset / "corpus.jsonl").is_file()
+
+
 def dataset_hashes(dataset: Path, split: str) -> dict[str, str]:
+    if not is_beir(dataset):  # SQuAD or HotpotQA: one file, no splits
+        return {f.name: file_sha256(f) for f in load_qa_dataset(dataset).files}
     files = ["corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"]
     for name in files:
         if not (dataset / name).is_file():
@@ -57,18 +65,37 @@ def dataset_hashes(dataset: Path, split: str) -> dict[str, str]:
     return {name: file_sha256(dataset / name) for name in files}
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A dataset as the suite needs it: a BEIR corpus file, queries and judgements."""
+
+    name: str
+    corpus: Path
+    corpus_sha: str
+    queries: BeirQueries
+
+
+def judged(run: RetrievalRun, settings: Settings) -> Judged:
+    """A BEIR folder as it is; a SQuAD or HotpotQA file as a corpus of its
+    passages, its questions, and each question's gold passages (relevance 1)."""
+    if is_beir(run.dataset):
+        corpus = run.dataset / "corpus.jsonl"
+        queries = load_queries(run.dataset, run.split)
+        return Judged(run.dataset.name, corpus, file_sha256(corpus), queries)
+    qa = load_qa_dataset(run.dataset)
+    corpus, sha = qa_corpus(qa.name, qa.corpus, settings)
+    texts = {item.id: item.question for item in qa.items}
+    qrels = {item.id: dict.fromkeys(item.gold_ids, 1.0) for item in qa.items if item.gold_ids}
+    return Judged(qa.name, corpus, sha, BeirQueries({q: texts[q] for q in qrels}, qrels))
+
+
 def run_retrieval(
     run: RetrievalRun, settings: Settings, embedder: Callable[[], Embedder], out: RunDir
 ) -> dict[str, Any]:
-    hashes = out.meta["config"]["dataset_sha256"]
-    queries = load_queries(run.dataset, run.split)
+    data = judged(run, settings)
+    queries = data.queries
     index = run.index or cached_index(
-        run.dataset.name,
-        run.dataset / "corpus.jsonl",
-        hashes["corpus.jsonl"],
-        settings,
-        embedder,
-        run.progress,
+        data.name, data.corpus, data.corpus_sha, settings, embedder, run.progress
     )
     ids = spread(sorted(queries.texts), str, run.limit)
     depth = settings.eval.depth
@@ -102,7 +129,7 @@ def run_retrieval(
     finally:
         plain.close()
         llm.close()
-    return summarize(out.items(), hashes["corpus.jsonl"], list(modes))
+    return summarize(out.items(), data.corpus_sha, list(modes))
 
 
 def _scores(

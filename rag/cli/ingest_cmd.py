@@ -25,6 +25,7 @@ examples:
   rag ingest ~/papers --index papers-index --password s3cret --prune
   rag ingest ~/policies --index .rag/index --collection hr
   rag ingest ../shared/datasets/beir-scifact/corpus.jsonl --index scifact-index
+  rag ingest ~/reports --index reports-index --raptor
   rag ingest ~/papers --engine ray --address 10.0.0.5:6379 --shards 4
 """
 
@@ -73,6 +74,14 @@ def add_ingest_parser(commands: Any) -> None:
         default=None,
         help="leave PDF pages without a text layer unread (default: read them by OCR)",
     )
+    parser.add_argument(
+        "--raptor",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="build (or with --no-raptor drop) the RAPTOR tree of LLM summaries of clusters "
+        "of chunks, indexed beside them; an index that has one keeps it up to date "
+        "(default: raptor.enabled)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -110,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         prune=args.prune,
         rebuild=args.rebuild,
         progress=not args.no_progress and sys.stderr.isatty(),
+        raptor=args.raptor,
     )
     if args.engine == "ray":
         from rag.distributed.ingest import run_ray_ingest

@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     with open_retriever(settings) as retriever:
         outcome = retriever.search(args.question, top_k, mode, filters)
         passages = retriever.passages([h.position for h in outcome.hits])
+        vias = sorted({h.via for h in outcome.hits if h.via is not None})
+        summary_ids = {p.position: p.chunk_id for p in retriever.passages(vias)}
     rows = [
         {
             "rank": rank,
@@ -75,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             "span": [p.char_start, p.char_end],
             "chunk_id": p.chunk_id,
             "text": p.text,
+            "via_summary": summary_ids.get(hit.via) if hit.via is not None else None,
         }
         for rank, (hit, p) in enumerate(zip(outcome.hits, passages, strict=True), start=1)
     ]
@@ -83,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         return exit_codes.OK
     for rank, (hit, p) in enumerate(zip(outcome.hits, passages, strict=True), start=1):
         pages = "" if p.page_start is None else f" p.{p.page_start}"
-        print(f"{rank:>2}. {hit.score:.4f}  {p.title}{pages}  ({p.source_path})")
+        via = "  [found through a RAPTOR summary]" if hit.via is not None else ""
+        print(f"{rank:>2}. {hit.score:.4f}  {p.title}{pages}  ({p.source_path}){via}")
         print(f"    {p.text[:200].replace(chr(10), ' ')}")
     return exit_codes.OK
 

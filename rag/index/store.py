@@ -349,6 +349,24 @@ class Store:
         by_pos = {r["pos"]: _chunk(r) for r in rows}
         return [by_pos[p] for p in positions if p in by_pos]
 
+    def summary_chunks(self, prefix: str) -> list[tuple[int, dict[str, str]]]:
+        """Position and document metadata of the chunks of documents whose
+        `source_key` starts with `prefix` (RAPTOR's summaries)."""
+        sql = """SELECT c.pos, d.metadata FROM chunks c JOIN documents d ON d.doc_id = c.doc_id
+                 WHERE d.source_key >= ? AND d.source_key < ? ORDER BY c.pos"""
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return [(int(r[0]), json.loads(r[1])) for r in self._rows(sql, (prefix, after))]
+
+    def positions_of(self, chunk_ids: Sequence[str]) -> dict[str, int]:
+        """The positions of the chunks with these ids, by id (absent ids left out)."""
+        found: dict[str, int] = {}
+        for start in range(0, len(chunk_ids), 900):  # under SQLite's bound-parameter limit
+            part = list(chunk_ids[start : start + 900])
+            marks = ", ".join("?" for _ in part)
+            sql = f"SELECT chunk_id, pos FROM chunks WHERE chunk_id IN ({marks})"
+            found.update((r[0], int(r[1])) for r in self._rows(sql, part))
+        return found
+
     def chunk_texts(self) -> list[tuple[int, str, str]]:
         rows = self._rows("SELECT pos, text, text_hash FROM chunks ORDER BY pos")
         return [(r[0], r[1], r[2]) for r in rows]

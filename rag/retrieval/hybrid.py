@@ -8,7 +8,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
+
 from rag.embedding import Embedder
+from rag.embedding.base import Vectors
 from rag.index.snapshot import Snapshot
 from rag.index.store import Store
 from rag.index.tuning import TunedWeights
@@ -21,6 +25,7 @@ from rag.retrieval.passages import Passage, load_passages
 from rag.retrieval.rerank import Reranker
 from rag.retrieval.rewrite import QueryTransform, Unchanged
 from rag.retrieval.sparse import SparseRetriever
+from rag.retrieval.summaries import Ranked, SummaryLeaves, dot_closeness, expand
 from rag.settings import RetrievalSettings, TokenizerSettings
 
 
@@ -37,6 +42,7 @@ class Retrieved:
     dense: SideHit | None = None
     sparse: SideHit | None = None
     rerank_score: float | None = None
+    via: int | None = None  # the RAPTOR summary that handed this chunk on (its position)
 
 
 @dataclass
@@ -66,6 +72,7 @@ class HybridRetriever:
         self._reranker = reranker
         self._transform = transform or Unchanged()
         self._tuned = tuned
+        self._tree = SummaryLeaves.of(snapshot.store)
 
     @property
     def store(self) -> Store:
@@ -110,12 +117,13 @@ class HybridRetriever:
         n = max(self._settings.candidates, top_k)
         dense: list[list[Hit]] = []
         sparse: list[list[Hit]] = []
+        vector: Vectors | None = None
         with clock.stage("transform"):
             queries = (transform or self._transform).queries(question)
         for query in queries:
             if mode is not FusionMode.SPARSE:
                 with clock.stage("embed"):
-                    vector = self._dense.embed(query)
+                    vector = self._dense.embed(query) if vector is None else vector
                 with clock.stage("dense"):
                     dense.append(self._dense.retrieve_vector(vector, n, allowed))
             if mode is not FusionMode.DENSE:
@@ -123,6 +131,9 @@ class HybridRetriever:
                     sparse.append(self._sparse.retrieve(query, n, allowed))
         with clock.stage("fuse"):
             hits = self._fuse(dense, sparse, mode)
+        if self._tree:
+            with clock.stage("summaries"):
+                hits = self._hand_on(hits, vector, allowed)
         if self._reranker is not None:
             with clock.stage("rerank"):
                 hits = self._rerank(question, hits)
@@ -142,6 +153,23 @@ class HybridRetriever:
         best_dense, best_sparse = _best(dense), _best(sparse)
         return [
             Retrieved(f.key, f.score, best_dense.get(f.key), best_sparse.get(f.key)) for f in fused
+        ]
+
+    def _hand_on(
+        self, hits: list[Retrieved], vector: Vectors | None, allowed: npt.NDArray[np.int64] | None
+    ) -> list[Retrieved]:
+        """Summaries replaced by the chunks below them (`rag.retrieval.summaries`)."""
+        near = dot_closeness(vector, self.snapshot.embeddings) if vector is not None else None
+        ranked = expand(
+            [h.position for h in hits],
+            self._tree,
+            near,
+            self._settings.summary_leaves,
+            None if allowed is None else set(allowed.tolist()),
+        )
+        own = {h.position: h for h in reversed(hits)}
+        return [
+            hits[r.source] if r.via is None else _handed(r, hits[r.source], own) for r in ranked
         ]
 
     def _rerank(self, question: str, hits: list[Retrieved]) -> list[Retrieved]:
@@ -172,6 +200,14 @@ def fuse(
     if mode is FusionMode.RRF or len(rankings) > 1:
         return reciprocal_rank_fusion([[h.position for h in r] for r in rankings], rrf_k, each)
     return [Fused(h.position, h.score) for h in rankings[0]] if rankings else []
+
+
+def _handed(ranked: Ranked, summary: Retrieved, own: dict[int, Retrieved]) -> Retrieved:
+    """A chunk handed on by a summary: at the summary's score, with its own
+    retrievers' ranks where it had them."""
+    mine = own.get(ranked.position)
+    dense, sparse = (mine.dense, mine.sparse) if mine else (None, None)
+    return Retrieved(ranked.position, summary.score, dense, sparse, via=ranked.via)
 
 
 def _best(rankings: list[list[Hit]]) -> dict[int, SideHit]:

@@ -90,6 +90,13 @@ class RetrieverScore(BaseModel):
     score: float
 
 
+class ViaSummary(BaseModel):
+    """The RAPTOR summary whose hit brought this chunk (LLM-written: not evidence)."""
+
+    chunk_id: str
+    text: str
+
+
 class SearchResult(Location):
     rank: int
     char_start: int
@@ -100,6 +107,7 @@ class SearchResult(Location):
     dense: RetrieverScore | None
     sparse: RetrieverScore | None
     rerank_score: float | None
+    via_summary: ViaSummary | None = None
 
 
 class SearchResponse(BaseModel):

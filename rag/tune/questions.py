@@ -8,14 +8,14 @@ did not change.
 
 from __future__ import annotations
 
-import json
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from rag.append_cache import AppendCache
 from rag.llm.base import Message
 from rag.llm.markup import as_data
 
@@ -69,48 +69,19 @@ def clean_question(reply: str) -> str:
     return line.strip("\"'` ").strip()
 
 
-class QuestionCache:
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._known: dict[str, str] = dict(self._read())
-        self._end_cut_line()
-
-    def _end_cut_line(self) -> None:
-        """A line an interrupted run left unfinished is ended, so the next one stands alone."""
-        if self._path.is_file() and self._path.stat().st_size:
-            with self._path.open("rb+") as handle:
-                handle.seek(-1, 2)
-                if handle.read(1) != b"\n":
-                    handle.write(b"\n")
-
-    def _read(self) -> Iterator[tuple[str, str]]:
-        if not self._path.is_file():
-            return
-        for line in self._path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-                yield str(row["text_hash"]), str(row["question"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by an interrupted run
-
-    def get(self, text_hash: str) -> str | None:
-        return self._known.get(text_hash)
-
-    def add(self, text_hash: str, question: str) -> None:
-        self._known[text_hash] = question
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        with self._path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"text_hash": text_hash, "question": question}) + "\n")
+def question_cache(path: Path) -> AppendCache:
+    """The questions written so far, by their chunk's text hash."""
+    return AppendCache(path, key="text_hash", value="question")
 
 
-def missing(chunks: Sequence[SampledChunk], cache: QuestionCache) -> list[SampledChunk]:
+def missing(chunks: Sequence[SampledChunk], cache: AppendCache) -> list[SampledChunk]:
     return [c for c in chunks if cache.get(c.text_hash) is None]
 
 
 def write_questions(
     chunks: Sequence[SampledChunk],
     model: ChatModel,
-    cache: QuestionCache,
+    cache: AppendCache,
     tick: Callable[[float], None] = lambda seconds: None,
 ) -> float:
     """Questions for the chunks `cache` lacks; returns the LLM seconds spent.
@@ -126,7 +97,7 @@ def write_questions(
     return spent
 
 
-def synthetic(chunks: Sequence[SampledChunk], cache: QuestionCache) -> list[Synthetic]:
+def synthetic(chunks: Sequence[SampledChunk], cache: AppendCache) -> list[Synthetic]:
     """The chunks' questions from `cache`, empty ones left out."""
     found = [(c.position, cache.get(c.text_hash) or "") for c in chunks]
     return [Synthetic(p, q) for p, q in found if q]

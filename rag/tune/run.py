@@ -9,6 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from rag.append_cache import AppendCache
 from rag.embedding import Embedder
 from rag.errors import ConfigError
 from rag.index.generations import current_generation
@@ -16,12 +17,13 @@ from rag.index.tuning import QUESTIONS, tune_dir, write_record
 from rag.llm.lazy import LazyLLM
 from rag.retrieval.hybrid import HybridRetriever
 from rag.retrieval.open import open_queryable
+from rag.retrieval.summaries import SummaryLeaves
 from rag.settings import Settings
 from rag.tune.fusion import TUNED_MODES, ModeChoice, choose, gather, kept
 from rag.tune.questions import (
-    QuestionCache,
     SampledChunk,
     missing,
+    question_cache,
     question_messages,
     sample_chunks,
     synthetic,
@@ -67,10 +69,12 @@ def tune_index(
     untuned = settings.with_changes(retrieval={"use_tuning": False})
     retriever = open_queryable(current_generation(index_dir), untuned, embedder)
     try:
-        chunks = sample_chunks(retriever.store.chunk_texts(), request.sample, request.seed)
+        summaries = set(SummaryLeaves.of(retriever.store).leaves)  # RAPTOR's: not text to ask about
+        texts = [row for row in retriever.store.chunk_texts() if row[0] not in summaries]
+        chunks = sample_chunks(texts, request.sample, request.seed)
         if not chunks:
             raise ConfigError(f"{index_dir} holds no chunks", "ingest documents first")
-        cache = QuestionCache(tune_dir(index_dir) / QUESTIONS)
+        cache = question_cache(tune_dir(index_dir) / QUESTIONS)
         todo = missing(chunks, cache)
         estimate = estimate_seconds(llm, todo)
         say(
@@ -93,7 +97,7 @@ def tune_index(
         retriever.close()
 
 
-def _write(todo: list[SampledChunk], llm: LazyLLM, cache: QuestionCache, progress: bool) -> float:
+def _write(todo: list[SampledChunk], llm: LazyLLM, cache: AppendCache, progress: bool) -> float:
     if not todo:
         return 0.0
     with tqdm(total=len(todo), desc="questions", unit="q", disable=not progress) as bar:
@@ -104,7 +108,7 @@ def _choose_and_record(
     settings: Settings,
     retriever: HybridRetriever,
     chunks: list[SampledChunk],
-    cache: QuestionCache,
+    cache: AppendCache,
     request: TuneRequest,
     llm: tuple[float, str],
     say: Callable[[str], None],

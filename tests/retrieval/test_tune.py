@@ -24,8 +24,8 @@ from rag.service.holder import IndexHolder
 from rag.settings import Settings, build_settings
 from rag.tune.fusion import Candidates, choose, kept
 from rag.tune.questions import (
-    QuestionCache,
     clean_question,
+    question_cache,
     sample_chunks,
     synthetic,
     write_questions,
@@ -49,15 +49,15 @@ def test_questions_are_cleaned_sampled_reproducibly_and_resumed(tmp_path: Path) 
     assert first == sample_chunks(rows, 10, seed=3) != sample_chunks(rows, 10, seed=4)
     assert len(first) == 10 and len(sample_chunks(rows, 99, seed=0)) == 50
 
-    cache = QuestionCache(tmp_path / QUESTIONS)
+    cache = question_cache(tmp_path / QUESTIONS)
     model = CountingModel()
     write_questions(first[:4], model, cache)
     with (tmp_path / QUESTIONS).open("a", encoding="utf-8") as handle:
         handle.write('{"text_hash": "cut sh')  # an interrupted write
-    resumed = QuestionCache(tmp_path / QUESTIONS)
+    resumed = question_cache(tmp_path / QUESTIONS)
     write_questions(first, model, resumed)
     assert model.calls == 10  # the first four were not asked again
-    questions = synthetic(first, QuestionCache(tmp_path / QUESTIONS))
+    questions = synthetic(first, question_cache(tmp_path / QUESTIONS))
     assert [q.position for q in questions] == [c.position for c in first]
     assert questions[0].question == "what is chunk 1 about?"
 

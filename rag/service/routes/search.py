@@ -21,6 +21,7 @@ from rag.service.schemas import (
     SearchRequest,
     SearchResponse,
     SearchResult,
+    ViaSummary,
 )
 from rag.settings import Settings
 
@@ -62,9 +63,11 @@ def run_search(
     with holder.acquire() as live:
         outcome = live.retriever.search(body.question, top_k, mode, filters)
         passages = live.retriever.passages([h.position for h in outcome.hits])
+        vias = sorted({h.via for h in outcome.hits if h.via is not None})
+        summaries = {p.position: p for p in live.retriever.passages(vias)}
         generation = live.generation
     results = [
-        _result(rank, hit, p)
+        _result(rank, hit, p, summaries)
         for rank, (hit, p) in enumerate(zip(outcome.hits, passages, strict=True), start=1)
     ]
     response = SearchResponse(
@@ -89,7 +92,10 @@ def check_limits(question: str, top_k: int, settings: Settings) -> None:
         )
 
 
-def _result(rank: int, hit: Retrieved, passage: Passage) -> SearchResult:
+def _result(
+    rank: int, hit: Retrieved, passage: Passage, summaries: dict[int, Passage]
+) -> SearchResult:
+    summary = summaries.get(hit.via) if hit.via is not None else None
     return SearchResult(
         rank=rank,
         **location_of(passage),
@@ -101,6 +107,7 @@ def _result(rank: int, hit: Retrieved, passage: Passage) -> SearchResult:
         dense=RetrieverScore(rank=hit.dense.rank, score=hit.dense.score) if hit.dense else None,
         sparse=RetrieverScore(rank=hit.sparse.rank, score=hit.sparse.score) if hit.sparse else None,
         rerank_score=hit.rerank_score,
+        via_summary=ViaSummary(chunk_id=summary.chunk_id, text=summary.text) if summary else None,
     )
 
 
